@@ -1,0 +1,66 @@
+"""Find a student's modules by file name, at any depth, and read their source.
+
+A module `name` is `name.py` or the code cells of `name.ipynb`. Nothing else in a
+submission is read, executed or put on sys.path.
+"""
+import json
+from pathlib import Path
+
+SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git"}
+
+
+class ModuleProblem(Exception):
+    """A module cannot be used as submitted; the message is one line for the feedback."""
+
+
+def candidates(root: Path, name: str) -> list[Path]:
+    wanted = {f"{name}.py", f"{name}.ipynb"}
+    found = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        for entry in sorted(folder.iterdir()):
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if entry.name not in SKIPPED_DIRS:
+                    stack.append(entry)
+            elif entry.name in wanted and entry.is_file():
+                found.append(entry)
+    return sorted(found)
+
+
+def find_module(root: Path, name: str) -> Path:
+    found = candidates(root, name)
+    if not found:
+        raise ModuleProblem(f"no {name}.py (or {name}.ipynb) found")
+    if len(found) > 1:
+        listed = ", ".join(str(p.relative_to(root)) for p in found)
+        raise ModuleProblem(f"two or more files for {name}: {listed}; keep exactly one")
+    return found[0]
+
+
+def read_source(path: Path) -> str:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ModuleProblem(f"{path.name} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    if path.suffix != ".ipynb":
+        return text
+    return notebook_code(text, path.name)
+
+
+def notebook_code(text: str, filename: str) -> str:
+    """The code cells in order; IPython magics and shell escapes become comments."""
+    try:
+        cells = json.loads(text)["cells"]
+        sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                   for c in cells if c.get("cell_type") == "code"]
+    except (ValueError, KeyError, TypeError):
+        raise ModuleProblem(f"{filename} is not a readable Jupyter notebook") from None
+    lines = []
+    for source in sources:
+        for line in source.splitlines():
+            lines.append("# " + line if line.lstrip().startswith(("%", "!")) else line)
+        lines.append("")
+    return "\n".join(lines)

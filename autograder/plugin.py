@@ -1,0 +1,166 @@
+"""The pytest plugin that judges: one verdict per graded test, with points and a hint.
+
+It serves the student's own `pytest` run and the batch grader alike. A failing graded test
+is reported in a few lines (function, property, what went wrong, a falsifying example, the
+hint) instead of a traceback, and the run ends with a points table per assignment.
+`--gradkit-results FILE` writes every verdict as JSON for the batch grader.
+"""
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from autograder.discover import ModuleProblem
+from autograder.loader import LocalSource
+
+SOURCE = pytest.StashKey()
+VERDICTS = pytest.StashKey()
+
+# Derandomized, with no example database and no deadline: the same code always meets the
+# same examples, nothing is written into the student's folder, and a slow machine cannot
+# turn a correct answer into a failure. No shrinking: a failure reports the first failing
+# example, which keeps a run of the stubs (every test failing) as fast as a passing run.
+settings.register_profile(
+    "gradkit",
+    phases=[Phase.explicit, Phase.generate],
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=25,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much],
+)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gradkit")
+    group.addoption("--student-dir", type=Path, default=None,
+                    help="grade the modules found below this folder instead of the ones "
+                         "beside the tests")
+    group.addoption("--gradkit-results", type=Path, default=None,
+                    help="write every graded test's verdict to this JSON file")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "graded(function, points, hint): a graded test")
+    settings.load_profile("gradkit")
+    if SOURCE not in config.stash:
+        config.stash[SOURCE] = LocalSource(config.getoption("student_dir"))
+    config.stash[VERDICTS] = []
+
+
+def fill(text: str, item) -> str:
+    """A parametrized test names its function through its parameters: graded("{name}", ...)."""
+    for key, value in getattr(getattr(item, "callspec", None), "params", {}).items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+def property_of(item) -> str:
+    doc = (item.function.__doc__ or item.name).strip()
+    return fill(" ".join(doc.split("\n\n")[0].split()), item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    mark = item.get_closest_marker("graded")
+    if mark is None or report.when == "teardown" or (report.when == "setup" and report.passed):
+        return
+    points = mark.kwargs["points"]
+    verdict = {
+        "assignment": item.path.parent.name,
+        "function": fill(mark.kwargs["function"], item),
+        "property": property_of(item),
+        "max_points": points,
+        "points": points if report.passed else 0,
+        "passed": report.passed,
+        "message": "",
+        "hint": fill(mark.kwargs["hint"], item),
+        "nodeid": item.nodeid,
+    }
+    if report.failed:
+        verdict["message"] = explain(call.excinfo)
+        report.longrepr = render(verdict, falsifying_example(call.excinfo.value))
+    item.config.stash[VERDICTS].append(verdict)
+
+
+def explain(excinfo) -> str:
+    """One line saying what went wrong, in the student's terms."""
+    error = excinfo.value
+    if isinstance(error, NotImplementedError):
+        return str(error) or "not implemented yet"
+    if isinstance(error, ModuleProblem):
+        return str(error)
+    if isinstance(error, AssertionError):
+        text = str(error).split("\nassert ")[0].strip()
+        return " ".join(text.splitlines()[:3]) or "assertion failed"
+    if isinstance(error, Warning):
+        return f"{type(error).__name__}: {error} (no floating-point warning is allowed here)"
+    return f"{type(error).__name__}: {error}{student_location(excinfo)}"
+
+
+def student_location(excinfo) -> str:
+    """Where in the student's file an exception was raised, when it was raised there."""
+    where = ""
+    for entry in excinfo.traceback:
+        frame_globals = entry.frame.f_globals
+        if frame_globals.get("__gradkit_student__"):
+            where = f" ({Path(entry.path).name} line {entry.lineno + 1}, in {entry.name})"
+    return where
+
+
+def falsifying_example(error) -> str:
+    """Hypothesis's falsifying example as one line, without the fixture arguments."""
+    for note in getattr(error, "__notes__", []):
+        if note.startswith("Falsifying example:"):
+            body = note.partition("(")[2].rstrip().removesuffix(")")
+            args = [a.strip() for a in body.split(",\n") if a.strip()]
+            args = [a for a in args if "=<" not in a.replace(" ", "")]
+            line = ", ".join(" ".join(a.split()) for a in args)
+            return line if len(line) <= 300 else line[:297] + "..."
+    return ""
+
+
+def render(verdict: dict, example: str = "") -> str:
+    lines = [f"{verdict['function']}: {verdict['property']}  [0/{verdict['max_points']} points]",
+             f"  {verdict['message']}"]
+    if example:
+        lines.append(f"  example: {example}")
+    lines.append(f"  hint: {verdict['hint']}")
+    return "\n".join(lines)
+
+
+def points_table(verdicts: list[dict]) -> list[tuple[str, int, int, int]]:
+    """(assignment, points, max points, failed tests) per assignment, in name order."""
+    table = {}
+    for v in verdicts:
+        row = table.setdefault(v["assignment"], [0, 0, 0])
+        row[0] += v["points"]
+        row[1] += v["max_points"]
+        row[2] += not v["passed"]
+    return [(name, *row) for name, row in sorted(table.items())]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    verdicts = config.stash.get(VERDICTS, [])
+    if not verdicts:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("=", "gradkit points")
+    rows = points_table(verdicts)
+    width = max(len(name) for name, *_ in rows) + 2
+    for name, points, most, failed in rows:
+        note = f"   {failed} test{'s' * (failed != 1)} failing" if failed else ""
+        write(f"{name:<{width}}{points:>4} / {most:<4}{note}")
+    write(f"{'total':<{width}}{sum(r[1] for r in rows):>4} / {sum(r[2] for r in rows):<4}")
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("gradkit_results")
+    if path is not None:
+        path.write_text(json.dumps(session.config.stash.get(VERDICTS, []), indent=1))
