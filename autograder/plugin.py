@@ -65,28 +65,38 @@ def property_of(item) -> str:
     return fill(" ".join(doc.split("\n\n")[0].split()), item)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = (yield).get_result()
+def verdict_of(item, excinfo) -> dict:
     mark = item.get_closest_marker("graded")
-    if mark is None or report.when == "teardown" or (report.when == "setup" and report.passed):
-        return
     points = mark.kwargs["points"]
-    verdict = {
+    return {
         "assignment": item.path.parent.name,
         "function": fill(mark.kwargs["function"], item),
         "property": property_of(item),
         "max_points": points,
-        "points": points if report.passed else 0,
-        "passed": report.passed,
-        "message": "",
+        "points": 0 if excinfo else points,
+        "passed": excinfo is None,
+        "message": explain(excinfo) if excinfo else "",
         "hint": fill(mark.kwargs["hint"], item),
         "nodeid": item.nodeid,
     }
-    if report.failed:
-        verdict["message"] = explain(call.excinfo)
-        report.longrepr = render(verdict, falsifying_example(call.excinfo.value))
-    item.config.stash[VERDICTS].append(verdict)
+
+
+def pytest_collection_modifyitems(items):
+    # A graded failure is reported as its verdict, never as a traceback: pytest does not
+    # even format one, which keeps failing runs as fast as passing ones.
+    for item in items:
+        if item.get_closest_marker("graded") is not None:
+            item.repr_failure = lambda excinfo, item=item: render(
+                verdict_of(item, excinfo), falsifying_example(excinfo.value))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if item.get_closest_marker("graded") is None or report.when == "teardown":
+        return
+    if report.when == "call" or report.failed:
+        item.config.stash[VERDICTS].append(verdict_of(item, call.excinfo if report.failed else None))
 
 
 def explain(excinfo) -> str:

@@ -1,0 +1,48 @@
+"""Memoize the oracle, so a class pays each reference computation once.
+
+The batch grader computes every expected value while recording the examples on the
+solutions; students graded afterwards (in forked children) meet the same inputs and find the
+values cached, without touching torch.
+"""
+import copy
+import functools
+import inspect
+
+import numpy as np
+
+
+def key(value):
+    """A hashable key for plain arguments, or None when an argument is not plain."""
+    if isinstance(value, np.ndarray):
+        return ("nd", value.dtype.str, value.shape, value.tobytes()) if value.dtype.kind != "O" else None
+    if isinstance(value, (list, tuple)):
+        parts = tuple(key(v) for v in value)
+        return None if None in parts else (type(value).__name__, parts)
+    if isinstance(value, dict):
+        parts = tuple((k, key(v)) for k, v in sorted(value.items()))
+        return None if any(p is None for _, p in parts) else ("dict", parts)
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return (type(value).__name__, value)
+    return None
+
+
+def memoized(function):
+    cache = {}
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        k = key((args, kwargs))
+        if k is None:
+            return function(*args, **kwargs)
+        if k not in cache:
+            cache[k] = function(*args, **kwargs)
+        return copy.deepcopy(cache[k])
+
+    return wrapper
+
+
+def memoize_module(module):
+    """Replace every public function defined in `module` by a memoized one."""
+    for name, value in list(vars(module).items()):
+        if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == module.__name__:
+            setattr(module, name, memoized(value))

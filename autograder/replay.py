@@ -1,0 +1,74 @@
+"""Record Hypothesis's examples once, replay them for every student.
+
+Generating an example costs Hypothesis about 3 ms whatever the code under test, so the batch
+grader pays generation once: it runs the tests on the instructor's solutions with a
+`Recorder`, which keeps the keyword arguments of every example, and grades each student with a
+`Replayer`, which calls the test body on exactly those examples, stopping at the first
+failure. Every student meets the same inputs, which also makes the grade a fairer measurement.
+A test whose examples cannot be replayed (one drawing interactively with `st.data()`) keeps
+running under Hypothesis.
+"""
+import copy
+
+import pytest
+from hypothesis.strategies import DataObject
+
+
+def hypothesis_handle(item):
+    return getattr(getattr(item, "obj", None), "hypothesis", None)
+
+
+def given_arguments(item, kwargs: dict) -> dict:
+    """The arguments Hypothesis drew, without the fixtures and parameters pytest supplied."""
+    return {k: v for k, v in kwargs.items() if k not in item.funcargs}
+
+
+class Recorder:
+    """Keeps every example each Hypothesis test ran with: nodeid -> [kwargs, ...]."""
+
+    def __init__(self):
+        self.examples: dict[str, list[dict]] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        handle = hypothesis_handle(item)
+        if handle is None:
+            yield
+            return
+        inner, examples = handle.inner_test, []
+
+        def recording(*args, **kwargs):
+            examples.append(copy.deepcopy(given_arguments(item, kwargs)))
+            return inner(*args, **kwargs)
+
+        handle.inner_test = recording
+        try:
+            yield
+        finally:
+            handle.inner_test = inner
+        if not any(isinstance(v, DataObject) for example in examples for v in example.values()):
+            self.examples[item.nodeid] = examples
+
+
+class Replayer:
+    """Runs each recorded test body on its recorded examples instead of asking Hypothesis."""
+
+    def __init__(self, examples: dict[str, list[dict]]):
+        self.examples = examples
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        examples = self.examples.get(pyfuncitem.nodeid)
+        handle = hypothesis_handle(pyfuncitem)
+        if examples is None or handle is None:
+            return None
+        fixtures = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+        for example in examples:
+            drawn = copy.deepcopy(example)
+            try:
+                handle.inner_test(**fixtures, **drawn)
+            except BaseException as error:
+                shown = ", ".join(f"{k}={v!r}" for k, v in example.items())
+                error.add_note(f"Falsifying example: {pyfuncitem.name}({shown})")
+                raise
+        return True

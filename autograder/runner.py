@@ -1,0 +1,95 @@
+"""Run the assignment tests on one student's modules and collect the verdicts.
+
+`prepare` runs once per batch in the warm trusted process: it imports the tests and the
+oracle, records Hypothesis's examples on the solutions and fills the oracle's memo. `grade`
+then runs in a child forked from it, per student, against that student's source, and pays
+neither the imports nor the example generation again.
+"""
+import importlib
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import kit
+from autograder.loader import LocalSource
+from autograder.memo import memoize_module
+from autograder.plugin import SOURCE, VERDICTS
+from autograder.replay import Recorder, Replayer
+
+PRIVATE = kit.ROOT / "private"
+
+
+def test_files(assignments: list[str], private: Path = PRIVATE) -> list[Path]:
+    """The public tests of each assignment, then the instructor's private ones."""
+    files = []
+    for name in assignments:
+        files += sorted((kit.ASSIGNMENTS / name).glob("test_*.py"))
+        files += sorted((private / name).glob("test_*.py"))
+    return files
+
+
+# pytest's plugins that a grading run has no use for: they print, write caches, or cost time
+# per test (log capture, a forced garbage collection at exit).
+QUIET = [arg for name in ("terminal", "cacheprovider", "logging", "unraisableexception",
+                          "threadexception", "faulthandler", "junitxml", "pastebin",
+                          "stepwise", "doctest") for arg in ("-p", f"no:{name}")]
+
+
+class Session:
+    """A pytest plugin that plugs a source in and keeps the verdicts."""
+
+    def __init__(self, source):
+        self.source = source
+        self.verdicts: list[dict] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config):
+        config.stash[SOURCE] = self.source
+
+    def pytest_sessionfinish(self, session):
+        self.verdicts = session.config.stash.get(VERDICTS, [])
+
+
+def run_tests(files: list[Path], source, *plugins) -> list[dict]:
+    session = Session(source)
+    args = [*QUIET, "-p", "autograder.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
+            *map(str, files)]
+    pytest.main(args, plugins=[session, *plugins])
+    return session.verdicts
+
+
+class Prepared:
+    """What the warm process knows before any student is graded."""
+
+    def __init__(self, files: list[Path], examples: dict, maxima: dict[str, int]):
+        self.files, self.examples, self.maxima = files, examples, maxima
+
+
+def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
+    # Forked children must not inherit a started thread pool; one thread also keeps
+    # grading deterministic.
+    import torch
+    torch.set_num_threads(1)
+    sys.dont_write_bytecode = True  # nothing is written into the kit's folders
+    import reference
+    for info in pkgutil.iter_modules(reference.__path__, "reference."):
+        memoize_module(importlib.import_module(info.name))
+    files = test_files(assignments, private)
+    recorder = Recorder()
+    verdicts = run_tests(files, LocalSource(kit.SOLUTIONS), recorder)
+    broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
+    if broken:
+        raise RuntimeError("the solutions fail their own tests, so nothing can be graded:\n"
+                           + "\n".join(broken[:5]))
+    maxima: dict[str, int] = {}
+    for v in verdicts:
+        maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
+    return Prepared(files, recorder.examples, maxima)
+
+
+def grade(prepared: Prepared, source) -> list[dict]:
+    """Every verdict for one student, their modules reached through `source`."""
+    return run_tests(prepared.files, source, Replayer(prepared.examples))
