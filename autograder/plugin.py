@@ -6,10 +6,13 @@ hint) instead of a traceback, and the run ends with a points table per assignmen
 `--gradkit-results FILE` writes every verdict as JSON for the batch grader.
 """
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from autograder.discover import ModuleProblem
 from autograder.loader import LocalSource
@@ -48,6 +51,10 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "graded(function, points, hint): a graded test")
     settings.load_profile("gradkit")
+    # Even without a database Hypothesis caches what it learns from source files in
+    # ./.hypothesis: keep that out of the student's folder.
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "gradkit-hypothesis")
     if SOURCE not in config.stash:
         config.stash[SOURCE] = LocalSource(config.getoption("student_dir"))
     config.stash[VERDICTS] = []
@@ -127,7 +134,7 @@ def student_location(excinfo) -> str:
 def falsifying_example(error) -> str:
     """Hypothesis's falsifying example as one line, without the fixture arguments."""
     for note in getattr(error, "__notes__", []):
-        if note.startswith("Falsifying example:"):
+        if note.startswith(("Falsifying example:", "Failing test case:")):
             body = note.partition("(")[2].rstrip().removesuffix(")")
             args = [a.strip() for a in body.split(",\n") if a.strip()]
             args = [a for a in args if "=<" not in a.replace(" ", "")]

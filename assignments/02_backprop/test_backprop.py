@@ -174,8 +174,9 @@ def worked_params(depth):
     return [(np.array([[0.5]]), np.zeros(1)) for _ in range(depth)]
 
 
-@graded("mlp_backward", points=3, hint="reproduce the handout's table by hand first: each "
-        "layer multiplies the gradient by sigma'(z) * w")
+@graded("mlp_forward, mse_loss, mlp_backward, sgd_step", points=3,
+        hint="reproduce the handout's table by hand first: the message says which number "
+        "differs; each layer multiplies the gradient by sigma'(z) * w")
 def test_worked_example_to_four_decimals(backprop):
     """the handout's worked example is reproduced to 4 decimals: outputs, loss, dW, updated W"""
     x, target = np.array([[1.0]]), np.array([[0.8]])

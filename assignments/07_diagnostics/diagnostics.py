@@ -1,0 +1,32 @@
+"""Assignment 07: telling vanishing from exploding gradients by numbers a training loop logs.
+
+Gradients are listed first layer (nearest the input) first. None of these functions modifies
+its input.
+"""
+import numpy as np
+
+
+def layer_grad_norms(grads):
+    """A 1-D float array: the L2 (Frobenius) norm of each array of `grads`, in order.
+
+    An array holding NaN has norm NaN; one holding infinity has norm infinity.
+    """
+    raise NotImplementedError("layer_grad_norms is not implemented yet")
+
+
+def diagnose(layer_norms, vanish_ratio=1e-3, explode_threshold=1e3):
+    """"exploding", "vanishing" or "healthy", checked in this order:
+
+    - "exploding" if any norm is NaN, infinite or above explode_threshold;
+    - else "vanishing" if the last norm is 0 or layer_norms[0] / layer_norms[-1] < vanish_ratio
+      (the first layer receives a vanishing share of what the last one gets);
+    - else "healthy".
+    """
+    raise NotImplementedError("diagnose is not implemented yet")
+
+
+def dead_relu_fraction(preactivations):
+    """For pre-activations z of shape (N, H): the fraction of the H units with z <= 0 for all
+    N examples (a ReLU unit that outputs 0, and so passes no gradient, on every example), as a
+    float."""
+    raise NotImplementedError("dead_relu_fraction is not implemented yet")
