@@ -1,4 +1,5 @@
 """The `autograde` command line: it parses arguments and calls the engine, nothing more."""
+import os
 from pathlib import Path
 
 import click
@@ -7,14 +8,78 @@ from autograder import kit
 from autograder.stubs import MarkerError, stub_files
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class DefaultToGrade(click.Group):
+    """`autograde SUBMISSIONS/ ...` is short for `autograde grade SUBMISSIONS/ ...`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["grade", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultToGrade, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """gradkit's instructor tools: generate the student stubs, grade a class."""
+    """gradkit's instructor tools.
+
+    \b
+    autograde SUBMISSIONS/          grade a class (short for `autograde grade ...`)
+    autograde stubs [--check]       regenerate the student stubs from solutions/
+    """
+
+
+def existing_folder(**kwargs):
+    return click.Path(exists=True, file_okay=False, path_type=Path, **kwargs)
 
 
 @main.command()
-@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=kit.SOLUTIONS, show_default=True, help="the instructor's solutions")
+@click.argument("submissions", type=existing_folder())
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where results go  [default: SUBMISSIONS-graded/ beside SUBMISSIONS]")
+@click.option("-a", "--assignment", "assignments", multiple=True, metavar="NAME",
+              help="grade only this assignment (01_activations or activations); repeatable")
+@click.option("-s", "--student", "students", multiple=True, metavar="ID",
+              help="grade only this student (folder name, or zip name without .zip); repeatable")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
+              show_default=True, help="students graded at once")
+@click.option("--force", is_flag=True, help="grade again students whose results are up to date")
+@click.option("--call-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="seconds one call of a student function may take")
+@click.option("--module-timeout", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="seconds all calls into one student module may take together")
+@click.option("--memory", type=click.IntRange(256), default=2048, show_default=True,
+              metavar="MIB", help="memory limit of a student's process, in MiB")
+def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory):
+    """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
+
+    Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
+    process; the public tests and the instructor's private/ tests judge them. OUT receives
+    grades.csv, and per student results.json (Gradescope's schema) and feedback.html.
+    Students already graded with an unchanged submission are skipped, so an interrupted run
+    resumes with the same command. Exit code 0 whenever grading completed.
+    """
+    from autograder import batch
+
+    try:
+        chosen = batch.choose_assignments(assignments)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--assignment")
+    out = out or submissions.with_name(submissions.name + "-graded")
+    if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
+        raise click.BadParameter("must not be inside SUBMISSIONS/", param_hint="--out")
+    options = batch.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
+                            call_timeout=call_timeout, module_timeout=module_timeout,
+                            memory=memory * 2**20)
+    try:
+        summary = batch.grade_class(submissions, out, options, echo=click.echo)
+    except batch.BatchError as error:
+        raise click.ClickException(str(error))
+    for line in summary:
+        click.echo(line)
+
+
+@main.command()
+@click.option("--solutions", type=existing_folder(), default=kit.SOLUTIONS, show_default=True,
+              help="the instructor's solutions")
 @click.option("--assignments", type=click.Path(file_okay=False, path_type=Path),
               default=kit.ASSIGNMENTS, show_default=True, help="where the stubs go")
 @click.option("--check", is_flag=True,

@@ -35,18 +35,25 @@ class Recorder:
         if handle is None:
             yield
             return
-        inner, examples = handle.inner_test, []
+        inner, examples, interactive = handle.inner_test, [], []
 
         def recording(*args, **kwargs):
-            examples.append(copy.deepcopy(given_arguments(item, kwargs)))
-            return inner(*args, **kwargs)
+            drawn = given_arguments(item, kwargs)
+            if any(isinstance(v, DataObject) for v in drawn.values()):
+                interactive.append(True)
+                return inner(*args, **kwargs)
+            kept = copy.deepcopy(drawn)
+            result = inner(*args, **kwargs)
+            # Only examples the solutions pass on: one rejected by assume() is not a case.
+            examples.append(kept)
+            return result
 
         handle.inner_test = recording
         try:
             yield
         finally:
             handle.inner_test = inner
-        if not any(isinstance(v, DataObject) for example in examples for v in example.values()):
+        if not interactive:
             self.examples[item.nodeid] = examples
 
 

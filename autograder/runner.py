@@ -38,6 +38,10 @@ QUIET = [arg for name in ("terminal", "cacheprovider", "logging", "unraisableexc
                           "stepwise", "doctest") for arg in ("-p", f"no:{name}")]
 
 
+class SolutionsFail(Exception):
+    """The instructor's solutions fail a test: the tests cannot judge anyone."""
+
+
 class Session:
     """A pytest plugin that plugs a source in and keeps the verdicts."""
 
@@ -82,8 +86,8 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     verdicts = run_tests(files, LocalSource(kit.SOLUTIONS), recorder)
     broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
     if broken:
-        raise RuntimeError("the solutions fail their own tests, so nothing can be graded:\n"
-                           + "\n".join(broken[:5]))
+        raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
+                            + "; ".join(broken[:3]))
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]

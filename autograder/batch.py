@@ -1,0 +1,166 @@
+"""Grade a class: every submission through the sandbox, results written as each finishes.
+
+find submissions -> prepare the tests once (runner.prepare) -> per student, in a trusted
+child forked from this warm process: unpack, find the modules, load them in the sandbox, run
+the tests, write the student's results -> grades.csv rewritten after every student. A student
+already graded with the same submission and the same tests is skipped unless --force, so an
+interrupted run resumes with the same command.
+"""
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import kit, pool, report, runner, sandbox, submissions
+from autograder.progress import Progress
+
+STATE = "state.json"
+
+
+class BatchError(Exception):
+    """The batch cannot run at all; the message is one line saying what to do."""
+
+
+@dataclass
+class Options:
+    assignments: list[str]
+    students: list[str] = field(default_factory=list)
+    jobs: int = 2
+    force: bool = False
+    call_timeout: float = 10.0
+    module_timeout: float = 60.0
+    memory: int = 2 * 2**30
+
+    def limits(self) -> sandbox.Limits:
+        return sandbox.Limits(call_timeout=self.call_timeout,
+                              submission_timeout=self.module_timeout, memory=self.memory)
+
+
+def choose_assignments(asked) -> list[str]:
+    """The assignment folders named by `asked` (`01_activations` or `activations`), or all."""
+    known = kit.assignment_names()
+    chosen = []
+    for name in asked:
+        match = [a for a in known if name in (a, kit.module_name(a))]
+        if not match:
+            raise ValueError(f"no assignment {name!r}; choose from {', '.join(known)}")
+        chosen += [a for a in match if a not in chosen]
+    return chosen or known
+
+
+def tests_key(files: list[Path], options: Options) -> str:
+    """Changes when the tests or the limits change, so that results are not reused then."""
+    digest = hashlib.sha256(json.dumps([options.call_timeout, options.module_timeout,
+                                        options.memory]).encode())
+    for path in files:
+        digest.update(str(path.relative_to(kit.ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class Batch:
+    def __init__(self, out: Path, options: Options, prepared, zygote, key: str):
+        self.out, self.options, self.prepared, self.zygote = out, options, prepared, zygote
+        self.work = out / ".work"
+        self.key = key
+
+    def state_of(self, submission) -> dict | None:
+        try:
+            return json.loads((self.out / submission.student / STATE).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def fingerprint(self, submission) -> str:
+        return f"{submissions.fingerprint(submission)}:{self.key}"
+
+    def grade_one(self, submission) -> dict:
+        """In a forked trusted child: grade one student, write their files, return the state."""
+        names = [kit.module_name(a) for a in self.options.assignments]
+        notes = []
+        try:
+            root = submissions.unpack(submission, self.work / "unpacked")
+            modules = submissions.student_modules(root, names)
+        except submissions.SubmissionProblem as problem:
+            notes.append(str(problem))
+            modules = {name: str(problem) for name in names}
+        if not notes:
+            notes = [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
+        scratch = self.work / "scratch" / submission.student
+        with sandbox.SandboxSource(self.zygote, modules, self.options.limits(), scratch) as source:
+            verdicts = runner.grade(self.prepared, source)
+        if submission.kind == "zip":
+            shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
+        state = {"fingerprint": self.fingerprint(submission), "verdicts": verdicts, "notes": notes}
+        self.write_student(submission.student, verdicts, notes)
+        report.write_atomic(self.out / submission.student / STATE, json.dumps(state))
+        return state
+
+    def write_student(self, student: str, verdicts: list[dict], notes: list[str]):
+        folder = self.out / student
+        folder.mkdir(parents=True, exist_ok=True)
+        maxima = self.prepared.maxima
+        results = report.results_json(student, verdicts, notes, maxima)
+        report.write_atomic(folder / "results.json", json.dumps(results, indent=1))
+        report.write_atomic(folder / "feedback.html", report.feedback_html(student, verdicts, notes, maxima))
+
+    def row(self, submission, state: dict) -> dict:
+        return report.grade_row(submission.student, state["verdicts"], state["notes"],
+                                self.prepared.maxima)
+
+    def write_grades(self, rows: dict):
+        report.write_atomic(self.out / "grades.csv",
+                            report.grades_csv(list(rows.values()), self.options.assignments))
+
+
+def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) -> list[str]:
+    """Grade the class; return the summary lines."""
+    found, skipped = submissions.find_students(submissions_dir)
+    wanted = set(options.students)
+    unknown = wanted - {s.student for s in found}
+    if unknown:
+        raise BatchError(f"no submission for student(s) {', '.join(sorted(unknown))} in {submissions_dir}")
+    students = [s for s in found if not wanted or s.student in wanted]
+    for line in skipped:
+        echo(f"skipped: {line}")
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    echo(f"preparing the tests of {', '.join(options.assignments)} ...")
+    try:
+        prepared = runner.prepare(options.assignments)
+    except runner.SolutionsFail as error:
+        raise BatchError(str(error)) from None
+    key = tests_key(prepared.files, options)
+    hidden = sandbox.default_hidden_paths(submissions_dir, out)
+    with sandbox.Zygote(hidden=hidden) as zygote:
+        if zygote.isolation_report():
+            echo(zygote.isolation_report())
+        batch = Batch(out, options, prepared, zygote, key)
+        rows, todo = {}, []
+        for submission in students:
+            state = batch.state_of(submission)
+            if state and not options.force and state.get("fingerprint") == batch.fingerprint(submission):
+                rows[submission.student] = batch.row(submission, state)
+            else:
+                todo.append(submission)
+        if rows:
+            echo(f"{len(rows)} student(s) already graded and unchanged: kept (--force grades them again)")
+        progress = Progress(len(todo))
+
+        def done(submission, state):
+            if "error" in state:
+                state = {"verdicts": [], "notes": [state["error"]]}
+                batch.write_student(submission.student, [], state["notes"])
+            rows[submission.student] = batch.row(submission, state)
+            batch.write_grades(rows)
+            progress.advance(submission.student, error=bool(state["notes"]))
+
+        try:
+            pool.run(todo, batch.grade_one, options.jobs, done)
+        finally:
+            progress.finish()
+            shutil.rmtree(batch.work, ignore_errors=True)
+        batch.write_grades(rows)
+    elapsed = time.monotonic() - start
+    return [*report.summary_lines(list(rows.values()), options.assignments),
+            f"graded {len(todo)} student(s) in {elapsed:.1f} s; results in {out}"]

@@ -1,0 +1,214 @@
+"""What the batch grader writes: Gradescope's results.json, a feedback page a student can
+read safely, grades.csv a spreadsheet can open safely, the run summary, atomic writes."""
+import csv
+import io
+import json
+import os
+from html.parser import HTMLParser
+
+import pytest
+
+from autograder import report
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)> [link](http://evil.example) | x'
+MAXIMA = {"01_activations": 10, "02_backprop": 6}
+
+
+def verdict(assignment="01_activations", function="sigmoid", prop="is never above 1",
+            points=2, passed=True, message="", hint="the usual mistake"):
+    return {"assignment": assignment, "function": function, "property": prop,
+            "max_points": points, "points": points if passed else 0, "passed": passed,
+            "message": message, "hint": hint,
+            "nodeid": f"{assignment}/test_x.py::test_{function}"}
+
+
+VERDICTS = [
+    verdict(points=4),
+    verdict(function="sigmoid_grad", prop="is never above 0.25", points=3, passed=False,
+            message="sigmoid_grad(x=[0.0]) returned [0.5]; expected [0.25]",
+            hint="differentiate the sigmoid, not x"),
+    verdict(function="tanh", prop="matches torch.tanh", points=3),
+    verdict("02_backprop", "linear_backward", "matches autograd", points=6),
+]
+
+
+# --- results.json -----------------------------------------------------------------------
+
+def test_results_json_is_gradescope_schema_with_scores_that_add_up():
+    results = report.results_json("alice", VERDICTS, [], MAXIMA)
+    json.loads(json.dumps(results))
+    assert results["score"] == 13 and results["max_score"] == 16
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+    assert sum(t["max_score"] for t in results["tests"]) == results["max_score"]
+    assert results["output_format"] == results["test_output_format"] == "text"
+    assert [t["status"] for t in results["tests"]] == ["passed", "failed", "passed", "passed"]
+    for test in results["tests"]:
+        assert set(test) == {"name", "score", "max_score", "status", "output"}
+    failed = results["tests"][1]
+    assert failed["name"] == "01_activations · sigmoid_grad: is never above 0.25"
+    assert failed["score"] == 0 and failed["max_score"] == 3
+    assert failed["output"] == ("sigmoid_grad(x=[0.0]) returned [0.5]; expected [0.25]\n"
+                                "hint: differentiate the sigmoid, not x")
+    assert results["tests"][0]["output"] == ""
+    assert results["output"].splitlines() == ["01_activations: 7 / 10 points",
+                                              "02_backprop: 6 / 6 points"]
+
+
+def test_an_assignment_without_verdicts_still_counts_zero_out_of_its_maximum():
+    notes = ["backprop: no backprop.py (or backprop.ipynb) found"]
+    results = report.results_json("alice", VERDICTS[:3], notes, MAXIMA)
+    assert results["score"] == 7 and results["max_score"] == 16
+    missing = results["tests"][-1]
+    assert missing == {"name": "02_backprop · ungraded tests", "score": 0, "max_score": 6,
+                       "status": "failed",
+                       "output": "not graded: backprop: no backprop.py (or backprop.ipynb) found"}
+    assert results["output"].splitlines()[0] == notes[0]
+    assert sum(t["max_score"] for t in results["tests"]) == results["max_score"]
+
+
+def test_a_student_with_nothing_graded_gets_zero_of_everything():
+    results = report.results_json("bob", [], ["bob.zip: not a zip file"], MAXIMA)
+    assert (results["score"], results["max_score"]) == (0, 16)
+    assert [t["max_score"] for t in results["tests"]] == [10, 6]
+
+
+def test_student_text_in_results_json_is_one_capped_line():
+    long = verdict(passed=False, message="boom\n" * 10_000, hint="h")
+    output = report.results_json("alice", [long], [], {})["tests"][0]["output"]
+    message, hint = output.split("\n")
+    assert len(message) == report.MAX_TEXT and message.endswith("…")
+    assert hint == "hint: h"
+
+
+# --- the feedback page ------------------------------------------------------------------
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attributes, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes += [name for name, _ in attrs]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_the_feedback_page_escapes_everything_a_student_controls():
+    hostile = [verdict(passed=False, function=HOSTILE, prop=HOSTILE, message=HOSTILE, hint=HOSTILE)]
+    page = report.feedback_html(HOSTILE, hostile, [HOSTILE], {"01_activations": 2})
+    parsed = Tags()
+    parsed.feed(page)
+    assert set(parsed.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2",
+                                "div", "strong", "ul", "li", "table", "tr", "th", "td", "a",
+                                "code", "br", "span"}
+    assert not any(name.startswith("on") or name == "src" for name in parsed.attributes)
+    assert "<script" not in page.lower() and "<img" not in page.lower()
+    # The hostile text is all still there, as text: title, heading, note, 4 table cells.
+    assert "".join(parsed.text).count("<script>alert(1)</script>") == 7
+    assert "default-src 'none'" in page
+
+
+def test_the_feedback_page_shows_totals_notes_first_and_each_test():
+    notes = ["sandbox: namespaces turned off; running with rlimits only"]
+    page = report.feedback_html("alice", VERDICTS, notes, {**MAXIMA, "03_initializers": 5})
+    assert "Feedback for alice: 13 / 21 points" in page
+    assert page.index(notes[0]) < page.index("<table")
+    assert "01_activations: 7 / 10 points" in page
+    assert "03_initializers: 0 / 5 points" in page and "ungraded tests" in page
+    assert page.count('<tr class="failed">') == 2
+    assert "differentiate the sigmoid, not x" in page
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_the_markdown_feedback_has_the_same_numbers_and_no_live_markup():
+    text = report.feedback_markdown("alice", VERDICTS, [], MAXIMA)
+    assert text.startswith("# Feedback for alice: 13 / 16 points\n")
+    assert "| 01\\_activations | 7 / 10 | 1 |" in text
+    hostile = report.feedback_markdown("eve", [verdict(passed=False, message=HOSTILE, hint="")],
+                                       [HOSTILE], {})
+    assert "<" not in hostile and "](" not in hostile
+    escaped = (r"&lt;script&gt;alert\(1\)&lt;\/script&gt;\"&gt;&lt;img src\=x onerror\=alert\(2\)&gt; "
+               r"\[link\]\(http\:\/\/evil\.example\) \| x")
+    assert f"- {escaped}\n" in hostile
+    assert f"| {escaped} |\n" in hostile
+
+
+# --- grades.csv and the summary ---------------------------------------------------------
+
+def rows():
+    return [report.grade_row("bob", VERDICTS[:3], ["backprop: no backprop.py found"], MAXIMA),
+            report.grade_row("alice", VERDICTS, [], MAXIMA),
+            report.grade_row("=HYPERLINK(\"http://evil\",\"x\")", [], ["crashed"], MAXIMA),
+            report.grade_row("+1", [], [], MAXIMA),
+            report.grade_row("-2", [], [], MAXIMA),
+            report.grade_row("@SUM(A1)", [], [], MAXIMA),
+            report.grade_row("o'brien, jr", VERDICTS, [], MAXIMA)]
+
+
+def test_grade_rows_add_up():
+    row = report.grade_row("bob", VERDICTS[:3], ["x"], MAXIMA)
+    assert row["points"] == {"01_activations": 7, "02_backprop": 0}
+    assert row["max_points"] == MAXIMA
+    assert (row["total"], row["max_total"], row["failed"]) == (7, 16, 1)
+
+
+def test_grades_csv_has_a_column_per_assignment_and_totals():
+    text = report.grades_csv(rows(), ["01_activations", "02_backprop"])
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0] == ["student", "01_activations", "02_backprop", "total", "max_total"]
+    by_student = {line[0]: line[1:] for line in table[1:]}
+    assert by_student["alice"] == ["7", "6", "13", "16"]
+    assert by_student["bob"] == ["7", "0", "7", "16"]
+    assert by_student["o'brien, jr"] == ["7", "6", "13", "16"]
+    only = list(csv.reader(io.StringIO(report.grades_csv(rows(), ["02_backprop"]))))
+    assert only[1] == ["'+1", "0", "0", "6"]
+
+
+def test_grades_csv_never_starts_a_cell_with_a_formula():
+    table = list(csv.reader(io.StringIO(report.grades_csv(rows(), ["01_activations"]))))
+    ids = [line[0] for line in table[1:]]
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in ids
+    assert {"'+1", "'-2", "'@SUM(A1)"} <= set(ids)
+    for line in table[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in line)
+
+
+def test_the_summary_gives_means_and_the_students_with_problems():
+    lines = report.summary_lines(rows(), ["01_activations", "02_backprop"])
+    assert lines[0] == "7 students graded"
+    activations = next(line for line in lines if line.startswith("01_activations"))
+    assert activations.split()[1:4] == ["3.0", "/", "10"]  # (7 + 7 + 7) / 7
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split()[1:4] == ["4.7", "/", "16"]  # (7 + 13 + 13) / 7
+    assert "2 students with problems:" in lines
+    assert "  bob: backprop: no backprop.py found" in lines
+    assert report.summary_lines([], ["01_activations"]) == ["0 students graded"]
+
+
+# --- atomic writes ----------------------------------------------------------------------
+
+def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "results.json"
+    report.write_atomic(target, "first")
+    report.write_atomic(target, "second é")
+    assert target.read_text(encoding="utf-8") == "second é"
+    assert os.listdir(tmp_path) == ["results.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "grades.csv"
+    report.write_atomic(target, "old")
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        report.write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["grades.csv"]
