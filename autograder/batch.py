@@ -60,16 +60,18 @@ def tests_key(files: list[Path], options: Options) -> str:
 
 
 class Batch:
-    def __init__(self, out: Path, options: Options, prepared, zygote, key: str):
-        self.out, self.options, self.prepared, self.zygote = out, options, prepared, zygote
+    def __init__(self, out: Path, options: Options, key: str):
+        self.out, self.options, self.key = out, options, key
         self.work = out / ".work"
-        self.key = key
+        self.prepared = self.zygote = None
 
     def state_of(self, submission) -> dict | None:
+        """The stored result of an earlier run, if it graded this very submission."""
         try:
-            return json.loads((self.out / submission.student / STATE).read_text())
+            state = json.loads((self.out / submission.student / STATE).read_text())
         except (OSError, ValueError):
             return None
+        return state if state.get("fingerprint") == self.fingerprint(submission) else None
 
     def fingerprint(self, submission) -> str:
         return f"{submissions.fingerprint(submission)}:{self.key}"
@@ -91,26 +93,28 @@ class Batch:
             verdicts = runner.grade(self.prepared, source)
         if submission.kind == "zip":
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
-        state = {"fingerprint": self.fingerprint(submission), "verdicts": verdicts, "notes": notes}
-        self.write_student(submission.student, verdicts, notes)
-        report.write_atomic(self.out / submission.student / STATE, json.dumps(state))
-        return state
+        return self.finish(submission, verdicts, notes)
 
-    def write_student(self, student: str, verdicts: list[dict], notes: list[str]):
-        folder = self.out / student
+    def finish(self, submission, verdicts: list[dict], notes: list[str]) -> dict:
+        state = {"fingerprint": self.fingerprint(submission), "verdicts": verdicts,
+                 "notes": notes, "maxima": self.prepared.maxima}
+        folder = self.out / submission.student
         folder.mkdir(parents=True, exist_ok=True)
         maxima = self.prepared.maxima
-        results = report.results_json(student, verdicts, notes, maxima)
+        results = report.results_json(submission.student, verdicts, notes, maxima)
         report.write_atomic(folder / "results.json", json.dumps(results, indent=1))
-        report.write_atomic(folder / "feedback.html", report.feedback_html(student, verdicts, notes, maxima))
-
-    def row(self, submission, state: dict) -> dict:
-        return report.grade_row(submission.student, state["verdicts"], state["notes"],
-                                self.prepared.maxima)
+        report.write_atomic(folder / "feedback.html",
+                            report.feedback_html(submission.student, verdicts, notes, maxima))
+        report.write_atomic(folder / STATE, json.dumps(state))
+        return state
 
     def write_grades(self, rows: dict):
         report.write_atomic(self.out / "grades.csv",
                             report.grades_csv(list(rows.values()), self.options.assignments))
+
+
+def row(submission, state: dict) -> dict:
+    return report.grade_row(submission.student, state["verdicts"], state["notes"], state["maxima"])
 
 
 def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) -> list[str]:
@@ -120,47 +124,59 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     unknown = wanted - {s.student for s in found}
     if unknown:
         raise BatchError(f"no submission for student(s) {', '.join(sorted(unknown))} in {submissions_dir}")
-    students = [s for s in found if not wanted or s.student in wanted]
     for line in skipped:
         echo(f"skipped: {line}")
     out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    echo(f"preparing the tests of {', '.join(options.assignments)} ...")
+    batch = Batch(out, options, tests_key(runner.test_files(options.assignments), options))
+    # grades.csv lists the whole class: students left out by --student keep their last grade.
+    rows, todo = {}, []
+    for submission in found:
+        chosen = not wanted or submission.student in wanted
+        state = None if options.force and chosen else batch.state_of(submission)
+        if state:
+            rows[submission.student] = row(submission, state)
+        elif chosen:
+            todo.append(submission)
+    if rows:
+        echo(f"{len(rows)} student(s) already graded with these submissions: kept "
+             "(--force grades them again)")
+    prepared_at = start
+    if todo:
+        prepared_at = grade_all(batch, todo, rows, submissions_dir, echo)
+    batch.write_grades(rows)
+    end = time.monotonic()
+    rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
+    return [*report.summary_lines(list(rows.values()), options.assignments),
+            f"graded {len(todo)} student(s) in {end - start:.1f} s ({prepared_at - start:.1f} s "
+            f"preparing the tests{rate}); results in {out}"]
+
+
+def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo) -> float:
+    """Grade `todo` into `rows`; return when the tests were ready (time.monotonic)."""
+    echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
-        prepared = runner.prepare(options.assignments)
+        batch.prepared = runner.prepare(batch.options.assignments)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
-    key = tests_key(prepared.files, options)
-    hidden = sandbox.default_hidden_paths(submissions_dir, out)
+    hidden = sandbox.default_hidden_paths(submissions_dir, batch.out)
     with sandbox.Zygote(hidden=hidden) as zygote:
+        batch.zygote = zygote
         if zygote.isolation_report():
             echo(zygote.isolation_report())
-        batch = Batch(out, options, prepared, zygote, key)
-        rows, todo = {}, []
-        for submission in students:
-            state = batch.state_of(submission)
-            if state and not options.force and state.get("fingerprint") == batch.fingerprint(submission):
-                rows[submission.student] = batch.row(submission, state)
-            else:
-                todo.append(submission)
-        if rows:
-            echo(f"{len(rows)} student(s) already graded and unchanged: kept (--force grades them again)")
+        prepared_at = time.monotonic()
         progress = Progress(len(todo))
 
         def done(submission, state):
             if "error" in state:
-                state = {"verdicts": [], "notes": [state["error"]]}
-                batch.write_student(submission.student, [], state["notes"])
-            rows[submission.student] = batch.row(submission, state)
+                state = batch.finish(submission, [], [state["error"]])
+            rows[submission.student] = row(submission, state)
             batch.write_grades(rows)
             progress.advance(submission.student, error=bool(state["notes"]))
 
         try:
-            pool.run(todo, batch.grade_one, options.jobs, done)
+            pool.run(todo, batch.grade_one, batch.options.jobs, done)
         finally:
             progress.finish()
             shutil.rmtree(batch.work, ignore_errors=True)
-        batch.write_grades(rows)
-    elapsed = time.monotonic() - start
-    return [*report.summary_lines(list(rows.values()), options.assignments),
-            f"graded {len(todo)} student(s) in {elapsed:.1f} s; results in {out}"]
+    return prepared_at

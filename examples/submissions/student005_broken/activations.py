@@ -1,0 +1,6 @@
+import numpy as np
+
+
+def sigmoid(x):
+    while True:
+        pass

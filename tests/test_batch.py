@@ -1,0 +1,100 @@
+"""The batch grader on real work: every known variant graded as one class, through the
+sandbox, then graded again to check resume and determinism."""
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import kit
+
+from conftest import STUDENTS, expected_failures
+
+VARIANTS = sorted(p for p in STUDENTS.glob("*/*") if p.is_dir())
+
+
+def autograde(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from autograder.cli import main; main()", *map(str, args)],
+                          capture_output=True, text=True, timeout=1800)
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """Every variant as a student `<assignment>__<variant>`, graded by `autograde`."""
+    root = tmp_path_factory.mktemp("class")
+    submissions, out = root / "submissions", root / "out"
+    for variant in VARIANTS:
+        shutil.copytree(variant, submissions / f"{variant.parent.name}__{variant.name}")
+    before = tree_digest(submissions)
+    run = autograde(submissions, "--out", out, "-j", "2")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert tree_digest(submissions) == before, "grading changed the submissions folder"
+    return submissions, out, run.stdout
+
+
+def verdicts_of(out: Path, student: str) -> list[dict]:
+    return json.loads((out / student / "state.json").read_text())["verdicts"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_variant_is_graded_as_expected(graded_class, variant):
+    """Correct implementations in any style get full marks; each known-bad one loses points
+    on a test that names the function it breaks."""
+    _, out, _ = graded_class
+    assignment = variant.parent.name
+    mine = [v for v in verdicts_of(out, f"{assignment}__{variant.name}") if v["assignment"] == assignment]
+    assert mine, "no verdict for the variant's own assignment"
+    lost = {name.strip() for v in mine if not v["passed"] for name in v["function"].split(",")}
+    if variant.name.startswith("correct"):
+        assert not lost, [f"{v['function']}: {v['message']}" for v in mine if not v["passed"]]
+    else:
+        expected = expected_failures(variant / f"{kit.module_name(assignment)}.py")
+        assert expected, f"{variant} has no '# expect-fail: function' line"
+        assert expected <= lost, f"expected to lose points on {expected}, lost on {lost}"
+
+
+def test_outputs_follow_the_contract(graded_class):
+    submissions, out, _ = graded_class
+    students = sorted(p.name for p in submissions.iterdir())
+    lines = (out / "grades.csv").read_text().splitlines()
+    assert lines[0].split(",") == ["student", *kit.assignment_names(), "total", "max_total"]
+    assert sorted(line.split(",")[0] for line in lines[1:]) == students
+    results = json.loads((out / students[0] / "results.json").read_text())
+    assert results["score"] == sum(t["score"] for t in results["tests"])
+    assert all({"name", "score", "max_score", "status", "output"} <= set(t) for t in results["tests"])
+    assert (out / students[0] / "feedback.html").read_text().startswith("<!DOCTYPE html>")
+    assert not (out / ".work").exists()
+
+
+def test_rerun_resumes_and_regrading_gives_identical_scores(graded_class):
+    submissions, out, _ = graded_class
+    grades = (out / "grades.csv").read_text()
+    again = autograde(submissions, "--out", out)
+    assert again.returncode == 0 and "graded 0 student(s)" in again.stdout, again.stdout
+    assert (out / "grades.csv").read_text() == grades
+    student = sorted(p.name for p in submissions.iterdir())[0]
+    before = verdicts_of(out, student)
+    forced = autograde(submissions, "--out", out, "--force", "-s", student)
+    assert forced.returncode == 0 and "graded 1 student(s)" in forced.stdout, forced.stdout
+    assert verdicts_of(out, student) == before
+    assert (out / "grades.csv").read_text() == grades
+
+
+def test_unusable_arguments_get_a_one_line_error(tmp_path):
+    run = autograde(tmp_path / "nowhere")
+    assert run.returncode == 2 and "does not exist" in run.stderr
+    (tmp_path / "class").mkdir()
+    run = autograde(tmp_path / "class", "-a", "08_attention")
+    assert run.returncode == 2 and "no assignment '08_attention'" in run.stderr
