@@ -23,10 +23,23 @@ def given_arguments(item, kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k not in item.funcargs}
 
 
-class Recorder:
-    """Keeps every example each Hypothesis test ran with: nodeid -> [kwargs, ...]."""
+def spread(examples: list, explicit: int, budget: int) -> list:
+    """At most `budget` examples: the explicit @example cases (Hypothesis runs them first),
+    then generated ones evenly spaced, so that small and large cases both stay."""
+    generated = examples[explicit:]
+    room = max(budget - explicit, 0)
+    if len(generated) > room:
+        generated = [generated[round(k * (len(generated) - 1) / max(room - 1, 1))]
+                     for k in range(room)]
+    return examples[:explicit] + generated
 
-    def __init__(self):
+
+class Recorder:
+    """Keeps the examples each Hypothesis test ran with: nodeid -> [kwargs, ...], at most
+    `budget` of them per test."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
         self.examples: dict[str, list[dict]] = {}
 
     @pytest.hookimpl(hookwrapper=True)
@@ -54,7 +67,8 @@ class Recorder:
         finally:
             handle.inner_test = inner
         if not interactive:
-            self.examples[item.nodeid] = examples
+            explicit = len(getattr(item.obj, "hypothesis_explicit_examples", ()))
+            self.examples[item.nodeid] = spread(examples, explicit, self.budget)
 
 
 class Replayer:

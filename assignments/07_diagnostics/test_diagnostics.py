@@ -48,13 +48,22 @@ def test_layer_grad_norms_equals_reference(diagnostics, grads):
     assert_close(norms_of(diagnostics, grads), ref.layer_grad_norms(grads), "layer_grad_norms(grads)")
 
 
+@st.composite
+def poisoned_gradient_lists(draw):
+    """(grads, i, bad): gradient lists whose array i holds one NaN, inf or -inf."""
+    grads = draw(gradient_lists)
+    i = draw(st.integers(0, len(grads) - 1), label="array")
+    bad = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
+    grads[i].flat[draw(st.integers(0, grads[i].size - 1), label="element")] = bad
+    return grads, i, bad
+
+
 @graded("layer_grad_norms", points=1, hint="do not filter or replace NaN and inf (no np.nansum, "
         "no np.nan_to_num): a non-finite norm is exactly what diagnose must see")
-@given(grads=gradient_lists, bad=st.sampled_from([math.nan, math.inf, -math.inf]), data=st.data())
-def test_layer_grad_norms_keeps_non_finite_values(diagnostics, grads, bad, data):
+@given(case=poisoned_gradient_lists())
+def test_layer_grad_norms_keeps_non_finite_values(diagnostics, case):
     """an array holding NaN has norm NaN, one holding +-inf has norm inf; the others are unaffected"""
-    i = data.draw(st.integers(0, len(grads) - 1), label="array")
-    grads[i].flat[data.draw(st.integers(0, grads[i].size - 1), label="element")] = bad
+    grads, i, bad = case
     assert_close(norms_of(diagnostics, grads), ref.layer_grad_norms(grads),
                  f"layer_grad_norms with {bad} in array {i}")
 
@@ -180,18 +189,26 @@ def test_zero_preactivation_counts_as_dead(diagnostics, z):
     assert_close(fraction_of(diagnostics, z), 1.0, f"dead_relu_fraction({z!r})")
 
 
+@st.composite
+def partly_alive_preactivations(draw):
+    """(z, alive): negative pre-activations where `alive` units are positive on one example each."""
+    n, h = draw(preactivation_shapes(min_rows=2))
+    z = -1.0 - draw(hnp.arrays(np.float64, (n, h), elements=st.floats(0.0, 5.0)), label="z")
+    alive = draw(st.lists(st.integers(0, h - 1), min_size=1, unique=True), label="alive units")
+    for unit in alive:
+        z[draw(st.integers(0, n - 1), label=f"row of unit {unit}"), unit] = 1.0
+    return z, len(alive)
+
+
 @graded("dead_relu_fraction", points=1, hint="the fraction is over the H units (columns), and a "
         "unit active on a single example is alive: not the share of negative entries, not a "
         "fraction of examples, not np.any")
-@given(shape=preactivation_shapes(min_rows=2), data=st.data())
-def test_fraction_is_over_units(diagnostics, shape, data):
+@given(case=partly_alive_preactivations())
+def test_fraction_is_over_units(diagnostics, case):
     """a unit positive on just one example is alive; the fraction counts units, not examples"""
-    n, h = shape
-    z = -1.0 - data.draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 5.0)), label="z")
-    alive = data.draw(st.lists(st.integers(0, h - 1), min_size=1, unique=True), label="alive units")
-    for unit in alive:
-        z[data.draw(st.integers(0, n - 1), label=f"row of unit {unit}"), unit] = 1.0
-    assert_close(fraction_of(diagnostics, z), (h - len(alive)) / h, f"dead_relu_fraction({z!r})")
+    z, alive = case
+    h = z.shape[1]
+    assert_close(fraction_of(diagnostics, z), (h - alive) / h, f"dead_relu_fraction({z!r})")
 
 
 @graded("dead_relu_fraction", points=1, hint="compare into a new boolean array (`z <= 0`); "
