@@ -293,6 +293,9 @@ class _Sandbox:
         """Spawn and import; the ready message, or raise StudentError/SandboxSetupError."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         mine, theirs = socket.socketpair()
+        for end in (mine, theirs):  # large arrays cross in fewer wake-ups
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                end.setsockopt(socket.SOL_SOCKET, option, 4 * MiB)
         config = {"name": self.name, "filename": self.filename, "source": self.source,
                   "scratch": str(self.scratch.resolve()), "limits": asdict(self.limits)}
         try:
@@ -552,6 +555,9 @@ class RemoteModule:
             except _Malformed as error:
                 sandbox.kill()
                 raise StudentError(f"{label}: the sandbox sent a malformed reply ({error})") from None
+            except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
+                sandbox.kill()
+                raise
             finally:
                 self._spent += time.monotonic() - started
         return self._deliver(label, reply, args, kwargs)
