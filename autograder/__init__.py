@@ -1,7 +1,15 @@
 """gradkit's grading engine.
 
-The flow of a batch run, one module per step:
-discover (find submissions and their modules) -> sandbox (load a module in an isolated
-process) -> runner (run the assignment tests against it) -> the pytest plugin judges each
-test -> report (grades.csv, results.json, feedback pages).
+A batch run, one module per step (batch.py strings them together, cli.py parses arguments):
+  submissions  find the students and their modules, unpack zips safely
+  sandbox      load each module in an isolated process forked from a numpy-only zygote
+               (zygote.py is that process's side, wire.py the plain-data format between)
+  runner       run the assignment tests against it, replaying examples recorded once
+               (replay.py) with the oracle memoized (memo.py), a student per forked child
+               (pool.py)
+  plugin       judge each @graded test: points, a one-line verdict, a hint
+  report       results.json, feedback.html, grades.csv, the summary
+
+A student's own `pytest` run uses the same tests and plugin, with loader.LocalSource in
+place of the sandbox; testing.py, checks.py and strategies.py are what the tests import.
 """
