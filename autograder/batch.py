@@ -10,7 +10,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder import kit, pool, report, runner, sandbox, submissions
@@ -29,13 +29,7 @@ class Options:
     students: list[str] = field(default_factory=list)
     jobs: int = 2
     force: bool = False
-    call_timeout: float = 10.0
-    module_timeout: float = 60.0
-    memory: int = 2 * 2**30
-
-    def limits(self) -> sandbox.Limits:
-        return sandbox.Limits(call_timeout=self.call_timeout,
-                              submission_timeout=self.module_timeout, memory=self.memory)
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -52,8 +46,7 @@ def choose_assignments(asked) -> list[str]:
 
 def tests_key(files: list[Path], options: Options) -> str:
     """Changes when the tests or the limits change, so that results are not reused then."""
-    digest = hashlib.sha256(json.dumps([options.call_timeout, options.module_timeout,
-                                        options.memory]).encode())
+    digest = hashlib.sha256(json.dumps(asdict(options.limits), sort_keys=True).encode())
     for path in files:
         digest.update(str(path.relative_to(kit.ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -89,7 +82,7 @@ class Batch:
         if not notes:
             notes = [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
         scratch = self.work / "scratch" / submission.student
-        with sandbox.SandboxSource(self.zygote, modules, self.options.limits(), scratch) as source:
+        with sandbox.SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
             verdicts = runner.grade(self.prepared, source)
         if submission.kind == "zip":
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from autograder import kit
+from autograder.sandbox import Limits
 from autograder.stubs import MarkerError, stub_files
 
 
@@ -42,12 +43,12 @@ def existing_folder(**kwargs):
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
-@click.option("--call-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="seconds one call of a student function may take")
-@click.option("--module-timeout", type=click.FloatRange(1), default=60.0, show_default=True,
-              help="seconds all calls into one student module may take together")
-@click.option("--memory", type=click.IntRange(256), default=2048, show_default=True,
-              metavar="MIB", help="memory limit of a student's process, in MiB")
+@click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
+              show_default=True, help="seconds one call of a student function may take")
+@click.option("--module-timeout", type=click.FloatRange(1), default=Limits.submission_timeout,
+              show_default=True, help="seconds all calls into one student module may take together")
+@click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
+              show_default=True, metavar="MIB", help="memory limit of a student's process, in MiB")
 def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
@@ -66,9 +67,10 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     out = out or submissions.with_name(submissions.name + "-graded")
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise click.BadParameter("must not be inside SUBMISSIONS/", param_hint="--out")
+    limits = Limits(call_timeout=call_timeout, submission_timeout=module_timeout,
+                    memory=memory * 2**20)
     options = batch.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
-                            call_timeout=call_timeout, module_timeout=module_timeout,
-                            memory=memory * 2**20)
+                            limits=limits)
     try:
         summary = batch.grade_class(submissions, out, options, echo=click.echo)
     except batch.BatchError as error:

@@ -47,8 +47,10 @@ GiB = 2**30
 
 @dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 10.0          # seconds of wall time per call (and per import)
-    submission_timeout: float = 60.0    # seconds of wall time per module, all calls together
+    # A correct call takes milliseconds, a Python-loop one on the largest test input about
+    # a second: 5 s is generous to any style, and an endless loop costs a module 30 s at most.
+    call_timeout: float = 5.0           # seconds of wall time per call (and per import)
+    submission_timeout: float = 30.0    # seconds of wall time per module, all calls together
     memory: int = 2 * GiB               # address space of each sandbox process
     max_processes: int = 32             # processes (and threads) of one sandbox
     max_output: int = 64 * MiB          # bytes per reply, per file written, scratch size
@@ -132,7 +134,6 @@ class Zygote:
         # One control socket serves the batch's trusted children, forked after this: a
         # process-shared lock keeps their requests and replies from interleaving.
         self._lock = multiprocessing.Lock()
-        self._serial = 0
         self._closed = False
         self._report = ""
         mine, theirs = socket.socketpair()
@@ -220,15 +221,13 @@ class Zygote:
 
     def spawn(self, config: dict, sock: socket.socket) -> tuple[int, int]:
         """Fork a sandbox for `config` talking on `sock`; its (serial, supervisor pid)."""
+        # The zygote numbers the sandboxes (and picks their uids): processes forked from
+        # this one share it, and their own counters would collide.
+        config = dict(config, isolation=self.isolation, hidden=self.hidden,
+                      uid_base=self._uid_base)
         with self._lock:
-            self._serial += 1
-            serial = self._serial
-            config = dict(config, serial=serial, isolation=self.isolation, hidden=self.hidden,
-                          uid=self._uid_base + serial % 100_000,
-                          gid=self._uid_base + serial % 100_000)
-            if self.uid != 0:
-                config["uid"], config["gid"] = os.geteuid(), os.getegid()
-            return serial, self._request({"op": "spawn", "config": config}, [sock.fileno()])["pid"]
+            reply = self._request({"op": "spawn", "config": config}, [sock.fileno()])
+        return reply["serial"], reply["pid"]
 
     def reap(self, pid: int, kill: bool = False):
         """Collect an ended supervisor; its exit status (128 + signal when killed)."""

@@ -178,6 +178,7 @@ def main(ctl_fd: int):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=ctl_fd)
     children = set()
+    serial = 0
     keep = keep_paths()
     send_frame(ctl, wire.encode({"pid": os.getpid(), "uid": os.geteuid(), "keep": keep}))
     try:
@@ -188,7 +189,13 @@ def main(ctl_fd: int):
                 break
             op = message.get("op")
             if op == "spawn":
-                config = dict(message["config"], keep=keep, zygote_pid=os.getpid())
+                serial += 1
+                config = dict(message["config"], keep=keep, zygote_pid=os.getpid(),
+                              serial=serial)
+                if os.geteuid() == 0:  # each sandbox its own unprivileged uid and gid
+                    config["uid"] = config["gid"] = config["uid_base"] + serial % 100_000
+                else:
+                    config["uid"], config["gid"] = os.geteuid(), os.getegid()
                 pid = os.fork()
                 if pid == 0:
                     try:
@@ -199,7 +206,7 @@ def main(ctl_fd: int):
                 for fd in fds:
                     os.close(fd)
                 children.add(pid)
-                send_frame(ctl, wire.encode({"pid": pid}))
+                send_frame(ctl, wire.encode({"pid": pid, "serial": serial}))
             elif op == "reap":
                 pid = message["pid"]
                 status = None
