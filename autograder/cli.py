@@ -25,6 +25,7 @@ def main():
     \b
     autograde SUBMISSIONS/          grade a class (short for `autograde grade ...`)
     autograde stubs [--check]       regenerate the student stubs from solutions/
+    autograde nbgrader COURSE/      write the assignments as an nbgrader course
     """
 
 
@@ -77,6 +78,31 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
         raise click.ClickException(str(error))
     for line in summary:
         click.echo(line)
+
+
+@main.command("nbgrader")
+@click.argument("course", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-a", "--assignment", "assignments", multiple=True, metavar="NAME",
+              help="only this assignment (01_activations or activations); repeatable")
+def nbgrader_course(course, assignments):
+    """Write COURSE/source/<NN_name>/<NN_name>.ipynb per assignment, and
+    COURSE/nbgrader_config.py when it is missing (it is never overwritten).
+
+    Each notebook holds the handout, the solution cell (nbgrader strips its solution
+    regions on release) and one autograded cell per kit test, worth that test's points.
+    """
+    from autograder import batch
+    from autograder.nbgrader import write_course
+    from autograder.runner import SolutionsFail
+
+    try:
+        paths = write_course(course, batch.choose_assignments(assignments))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--assignment")
+    except SolutionsFail as error:
+        raise click.ClickException(str(error))
+    for path in paths:
+        click.echo(str(path))
 
 
 @main.command()

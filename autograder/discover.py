@@ -50,13 +50,20 @@ def read_source(path: Path) -> str:
     return notebook_code(text, path.name)
 
 
+def locked(cell: dict) -> bool:
+    return (cell.get("metadata") or {}).get("nbgrader", {}).get("locked") is True
+
+
 def notebook_code(text: str, filename: str) -> str:
-    """The code cells in order; IPython magics and shell escapes become comments."""
+    """The code cells in order; IPython magics and shell escapes become comments.
+
+    Cells nbgrader locks (the kit's test cells in a course from `autograde nbgrader`) are
+    the grader's, not the student's: they are left out."""
     try:
         cells = json.loads(text)["cells"]
         sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                   for c in cells if c.get("cell_type") == "code"]
-    except (ValueError, KeyError, TypeError):
+                   for c in cells if c.get("cell_type") == "code" and not locked(c)]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ModuleProblem(f"{filename} is not a readable Jupyter notebook") from None
     lines = []
     for source in sources:

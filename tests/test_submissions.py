@@ -375,3 +375,13 @@ def test_modules_are_found_in_an_unpacked_zip(tmp_path, work):
                                       ("__MACOSX/alice/hw/._activations.py", b"\0\5\26\7")])
     modules = student_modules(unpack(alice, work), ["activations"])
     assert modules == {"activations": (str(work / "alice" / "alice" / "hw" / "activations.py"), GOOD)}
+
+
+def test_nbgrader_locked_cells_are_the_graders_not_the_students(tmp_path):
+    cell = lambda source, locked: {"cell_type": "code", "source": source,
+                                   "metadata": {"nbgrader": {"locked": locked}}}
+    notebook = {"cells": [cell("def sigmoid(x):\n    return x\n", False),
+                          cell("from autograder.notebook import check\n", True)]}
+    (tmp_path / "activations.ipynb").write_text(json.dumps(notebook))
+    _, source = student_modules(tmp_path, ["activations"])["activations"]
+    assert "def sigmoid" in source and "autograder" not in source
