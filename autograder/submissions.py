@@ -297,6 +297,6 @@ def student_modules(root: Path, names: list[str]) -> dict[str, tuple[str, str] |
             modules[name] = str(problem)
         except OSError as error:
             modules[name] = f"{name}.py (or {name}.ipynb) cannot be read: {error.strerror or error}"
-        except (RecursionError, MemoryError) as error:  # a notebook's JSON nested too deep
-            modules[name] = f"{name}.ipynb is not a readable Jupyter notebook ({type(error).__name__})"
+        except MemoryError:
+            modules[name] = f"{name} is too large to read"
     return modules

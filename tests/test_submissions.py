@@ -355,7 +355,7 @@ def test_a_module_that_cannot_be_used_is_a_one_line_reason(tmp_path, monkeypatch
                        "keep exactly one",
         "backprop": "backprop.py is not UTF-8 text (byte 3); save it as UTF-8",
         "clipping": "clipping.ipynb is not a readable Jupyter notebook",
-        "residual": "residual.ipynb is not a readable Jupyter notebook (RecursionError)",
+        "residual": "residual.ipynb is not a readable Jupyter notebook",
         "batchnorm": "batchnorm.py is 600,000 bytes; a module may be at most 500,000",
         "initializers": "no initializers.py (or initializers.ipynb) found",
     }
