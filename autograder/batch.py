@@ -96,8 +96,8 @@ class Batch:
         maxima = self.prepared.maxima
         results = report.results_json(submission.student, verdicts, notes, maxima)
         report.write_atomic(folder / "results.json", json.dumps(results, indent=1))
-        report.write_atomic(folder / "feedback.html",
-                            report.feedback_html(submission.student, verdicts, notes, maxima))
+        for name, page in (("feedback.html", report.feedback_html), ("feedback.md", report.feedback_markdown)):
+            report.write_atomic(folder / name, page(submission.student, verdicts, notes, maxima))
         report.write_atomic(folder / STATE, json.dumps(state))
         return state
 

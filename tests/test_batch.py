@@ -75,6 +75,7 @@ def test_outputs_follow_the_contract(graded_class):
     assert results["score"] == sum(t["score"] for t in results["tests"])
     assert all({"name", "score", "max_score", "status", "output"} <= set(t) for t in results["tests"])
     assert (out / students[0] / "feedback.html").read_text().startswith("<!DOCTYPE html>")
+    assert students[0] in (out / students[0] / "feedback.md").read_text().replace("\\", "")
     assert not (out / ".work").exists()
 
 
