@@ -57,6 +57,7 @@ class Batch:
         self.out, self.options, self.key = out, options, key
         self.work = out / ".work"
         self.prepared = self.zygote = None
+        self.fingerprints: dict[str, str] = {}
 
     def state_of(self, submission) -> dict | None:
         """The stored result of an earlier run, if it graded this very submission."""
@@ -67,7 +68,10 @@ class Batch:
         return state if state.get("fingerprint") == self.fingerprint(submission) else None
 
     def fingerprint(self, submission) -> str:
-        return f"{submissions.fingerprint(submission)}:{self.key}"
+        # Hashed once, in the parent: a forked child inherits the value.
+        if submission.student not in self.fingerprints:
+            self.fingerprints[submission.student] = f"{submissions.fingerprint(submission)}:{self.key}"
+        return self.fingerprints[submission.student]
 
     def grade_one(self, submission) -> dict:
         """In a forked trusted child: grade one student, write their files, return the state."""

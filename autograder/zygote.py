@@ -108,15 +108,18 @@ def send_frame(sock, payload):
         sock.sendall(payload)
 
 
-def recv_exact(sock, n):
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
+def recv_into_full(sock, view, got=0):
+    """Receive into `view` from offset `got` until it is full."""
+    while got < len(view):
         k = sock.recv_into(view[got:])
         if k == 0:
             raise EOFError
         got += k
+
+
+def recv_exact(sock, n):
+    buf = bytearray(n)
+    recv_into_full(sock, memoryview(buf))
     return buf
 
 
@@ -139,12 +142,7 @@ def recv_frame(sock, limit, buffer=None):
     data = bytearray(n)
     view = memoryview(data)
     view[:first - HEADER.size] = memoryview(buffer)[HEADER.size:first]
-    got = first - HEADER.size
-    while got < n:
-        k = sock.recv_into(view[got:])
-        if k == 0:
-            raise EOFError
-        got += k
+    recv_into_full(sock, view, first - HEADER.size)
     return data
 
 
