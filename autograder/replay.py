@@ -13,6 +13,8 @@ import copy
 import pytest
 from hypothesis.strategies import DataObject
 
+from autograder.memo import fresh
+
 
 def hypothesis_handle(item):
     return getattr(getattr(item, "obj", None), "hypothesis", None)
@@ -85,7 +87,7 @@ class Replayer:
             return None
         fixtures = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         for example in examples:
-            drawn = copy.deepcopy(example)
+            drawn = fresh(example)
             try:
                 handle.inner_test(**fixtures, **drawn)
             except BaseException as error:

@@ -123,27 +123,47 @@ def recv_exact(sock, n):
     return buf
 
 
-def recv_frame(sock, limit, buffer=None):
-    """One frame; with `buffer` (a 64 KiB bytearray), a small frame costs one recv."""
-    if buffer is None:
-        (n,) = HEADER.unpack(recv_exact(sock, HEADER.size))
-        if n > limit:
+class FrameReader:
+    """Frames off a stream socket. A small frame costs one recv, and a peer may send
+    several frames ahead: what one recv brings beyond a frame is kept for the next.
+
+    recv_into(view) -> count of bytes received, 0 at the end of the stream.
+    """
+
+    def __init__(self, recv_into, limit):
+        self.recv_into, self.limit = recv_into, limit
+        self.buffer = bytearray(65536)
+        self.start = self.end = 0
+
+    def next(self) -> bytearray:
+        """The next frame's payload, a fresh bytearray; EOFError at the end of the stream,
+        ValueError for a frame over the limit."""
+        while self.end - self.start < HEADER.size:
+            self._fill()
+        (n,) = HEADER.unpack_from(self.buffer, self.start)
+        if n > self.limit:
+            raise ValueError(f"a message of {n} bytes, over the limit of {self.limit}")
+        self.start += HEADER.size
+        data = bytearray(n)
+        got = min(n, self.end - self.start)
+        data[:got] = memoryview(self.buffer)[self.start:self.start + got]
+        self.start += got
+        view = memoryview(data)
+        while got < n:  # the buffer is empty: receive the rest in place
+            k = self.recv_into(view[got:])
+            if k == 0:
+                raise EOFError
+            got += k
+        return data
+
+    def _fill(self):
+        left = self.end - self.start
+        self.buffer[:left] = self.buffer[self.start:self.end]
+        self.start, self.end = 0, left
+        k = self.recv_into(memoryview(self.buffer)[left:])
+        if k == 0:
             raise EOFError
-        return recv_exact(sock, n)
-    first = sock.recv_into(buffer)
-    if first == 0:
-        raise EOFError
-    if first < HEADER.size:
-        buffer[first:HEADER.size] = recv_exact(sock, HEADER.size - first)
-        first = HEADER.size
-    (n,) = HEADER.unpack_from(buffer)
-    if n > limit or first - HEADER.size > n:
-        raise EOFError
-    data = bytearray(n)
-    view = memoryview(data)
-    view[:first - HEADER.size] = memoryview(buffer)[HEADER.size:first]
-    recv_into_full(sock, view, first - HEADER.size)
-    return data
+        self.end += k
 
 
 # --------------------------------------------------------------------------- zygote
@@ -606,11 +626,11 @@ class Server:
 
     def serve(self):
         limit = self.config["limits"]["memory"]
-        buffer = bytearray(65536)
+        frames = FrameReader(self.sock.recv_into, limit)
         while True:
             try:
-                data = recv_frame(self.sock, limit, buffer)
-            except (EOFError, OSError):
+                data = frames.next()
+            except (EOFError, OSError, ValueError):
                 os._exit(0)
             try:
                 message = wire.decode(data, max_size=limit, max_items=1 << 26,
@@ -628,7 +648,7 @@ class Server:
         name, args, kwargs = message["call"], message["args"], message["kwargs"]
         arrays = []
         _array_leaves((args, kwargs), [], arrays)
-        before = [a.copy() for _, a in arrays]
+        before = [(a.shape, a.dtype, a.tobytes()) for _, a in arrays]
         value = error = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -661,13 +681,8 @@ def _array_leaves(value, path, found):
 
 
 def _changed(after, before):
-    if after.shape != before.shape or after.dtype != before.dtype:
-        return True
-    if after.flags.c_contiguous:
-        word = np.uint64 if after.nbytes % 8 == 0 else np.uint8
-        return not np.array_equal(after.reshape(-1).view(np.uint8).view(word),
-                                  before.reshape(-1).view(np.uint8).view(word))
-    return after.tobytes() != before.tobytes()
+    shape, dtype, raw = before
+    return after.shape != shape or after.dtype != dtype or after.tobytes() != raw
 
 
 def _text(value):

@@ -360,9 +360,30 @@ def test_an_endless_loop_times_out_and_the_next_call_gets_a_fresh_sandbox(load):
     assert module.use(module.cache()) == 1
 
 
+def test_a_function_that_timed_out_is_not_run_again(load):
+    module = load("""
+        def spin():
+            while True:
+                pass
+        def quick():
+            return 1
+        """, Limits(call_timeout=1.0))
+    with pytest.raises(StudentTimeout, match=r"^student.spin did not return within 1 s$"):
+        module.spin()
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout, match=r"^student.spin was not run: an earlier call did "
+                                             r"not return within 1 s$"):
+        module.spin()
+    assert time.monotonic() - started < 0.1
+    assert module.quick() == 1
+
+
 def test_the_time_budget_of_a_module_ends_all_its_calls(load):
     module = load("""
         def spin():
+            while True:
+                pass
+        def spin_too():
             while True:
                 pass
         def quick():
@@ -371,7 +392,7 @@ def test_the_time_budget_of_a_module_ends_all_its_calls(load):
     with pytest.raises(StudentTimeout, match="did not return within 1 s"):
         module.spin()
     with pytest.raises(StudentTimeout, match="used up its time budget of 1.5 s"):
-        module.spin()
+        module.spin_too()
     started = time.monotonic()
     with pytest.raises(StudentTimeout, match="used up its time budget"):
         module.quick()
