@@ -5,8 +5,8 @@ A batch run, one module per step (batch.py strings them together, cli.py parses 
   sandbox      load each module in an isolated process forked from a numpy-only zygote
                (zygote.py is that process's side, wire.py the plain-data format between)
   runner       run the assignment tests against it, replaying examples recorded once
-               (replay.py) with the oracle memoized (memo.py), a student per forked child
-               (pool.py)
+               (replay.py) with the oracle memoized (memo.py), in worker processes
+               forked from the prepared one (pool.py)
   plugin       judge each @graded test: points, a one-line verdict, a hint
   report       results.json, feedback.html, grades.csv, the summary
 

@@ -1,7 +1,7 @@
 """Grade a class: every submission through the sandbox, results written as each finishes.
 
 find submissions -> prepare the tests once (runner.prepare) -> per student, in a trusted
-child forked from this warm process: unpack, find the modules, load them in the sandbox, run
+worker forked from this warm process (pool.py): unpack, find the modules, load them in the sandbox, run
 the tests, write the student's results -> grades.csv rewritten after every student. A student
 already graded with the same submission and the same tests is skipped unless --force, so an
 interrupted run resumes with the same command.
@@ -68,13 +68,13 @@ class Batch:
         return state if state.get("fingerprint") == self.fingerprint(submission) else None
 
     def fingerprint(self, submission) -> str:
-        # Hashed once, in the parent: a forked child inherits the value.
+        # Hashed once, in the parent: the workers forked later inherit the value.
         if submission.student not in self.fingerprints:
             self.fingerprints[submission.student] = f"{submissions.fingerprint(submission)}:{self.key}"
         return self.fingerprints[submission.student]
 
     def grade_one(self, submission) -> dict:
-        """In a forked trusted child: grade one student, write their files, return the state."""
+        """In a trusted worker: grade one student, write their files, return the state."""
         names = [kit.module_name(a) for a in self.options.assignments]
         notes = []
         try:

@@ -1,7 +1,7 @@
 """Memoize the oracle, so a class pays each reference computation once.
 
 The batch grader computes every expected value while recording the examples on the
-solutions; students graded afterwards (in forked children) meet the same inputs and find the
+solutions; students graded afterwards (in forked workers) meet the same inputs and find the
 values cached, without touching torch.
 """
 import copy

@@ -2,8 +2,8 @@
 
 `prepare` runs once per batch in the warm trusted process: it imports the tests and the
 oracle, records Hypothesis's examples on the solutions and fills the oracle's memo. `grade`
-then runs in a child forked from it, per student, against that student's source, and pays
-neither the imports nor the example generation again.
+then runs in workers forked from it (pool.py), once per student against that student's
+source, and pays neither the imports nor the example generation again.
 """
 import importlib
 import os

@@ -1,0 +1,43 @@
+"""The worker pool: every task reported once, a dying worker costs its own task alone."""
+import os
+
+from autograder import pool
+
+
+def work(task):
+    if task == "die":
+        os._exit(3)
+    if task == "fail":
+        raise ValueError("boom")
+    return {"task": task, "pid": os.getpid()}
+
+
+def run(tasks, jobs):
+    done = []
+    pool.run(tasks, work, jobs, lambda task, result: done.append((task, result)))
+    return dict(done), done
+
+
+def test_every_task_is_reported_once_by_workers_that_grade_one_after_another():
+    tasks = [f"student{i}" for i in range(9)]
+    results, done = run(tasks, jobs=2)
+    assert len(done) == len(tasks) and set(results) == set(tasks)
+    assert all(results[t]["task"] == t for t in tasks)
+    assert len({r["pid"] for r in results.values()}) == 2
+    assert os.getpid() not in {r["pid"] for r in results.values()}
+
+
+def test_a_worker_that_dies_costs_its_task_alone():
+    tasks = ["a", "die", "b", "fail", "c", "d"]
+    results, done = run(tasks, jobs=2)
+    assert len(done) == len(tasks)
+    assert results["die"] == {"error": "the grading process died (exit code 3) before reporting"}
+    assert results["fail"]["error"] == "the grader failed: ValueError: boom"
+    assert [results[t]["task"] for t in "abcd"] == list("abcd")
+
+
+def test_more_workers_than_tasks_start_only_what_is_needed():
+    results, _ = run(["only"], jobs=8)
+    assert results["only"]["task"] == "only"
+    results, done = run([], jobs=8)
+    assert done == []
