@@ -18,6 +18,7 @@ from autograder.loader import LocalSource
 from autograder.memo import memoize_module
 from autograder.plugin import SOURCE, VERDICTS
 from autograder.replay import Recorder, Replayer
+from autograder.zygote import keep_freed_memory
 
 PRIVATE = kit.ROOT / "private"
 # Examples replayed per property test. A student's own run meets 25 fresh ones; the grader
@@ -82,6 +83,7 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     import torch
     torch.set_num_threads(1)
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
+    keep_freed_memory()
     import reference
     for info in pkgutil.iter_modules(reference.__path__, "reference."):
         if not info.name.startswith("reference._"):  # helpers, whose results (tensors) must stay fresh

@@ -186,13 +186,18 @@ def keep_paths() -> list[str]:
     return [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
 
 
+def keep_freed_memory():
+    """Have malloc keep freed memory for reuse instead of returning it to the kernel: both
+    sides of the sandbox receive and send fresh buffers for every call, and faulting in new
+    pages costs more than copying arrays."""
+    _libc.mallopt(-3, 256 * 2**20)  # M_MMAP_THRESHOLD
+    _libc.mallopt(-1, 512 * 2**20)  # M_TRIM_THRESHOLD
+
+
 def main(ctl_fd: int):
     """The zygote's loop: spawn sandboxes and reap their supervisors when asked."""
     os.umask(0o022)
-    # Keep freed memory for reuse (the sandboxes inherit this): every call receives and
-    # sends fresh buffers, and faulting in new pages costs more than copying arrays.
-    _libc.mallopt(-3, 256 * 2**20)  # M_MMAP_THRESHOLD
-    _libc.mallopt(-1, 512 * 2**20)  # M_TRIM_THRESHOLD
+    keep_freed_memory()  # the sandboxes inherit it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=ctl_fd)
     children = set()
