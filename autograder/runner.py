@@ -37,10 +37,13 @@ def test_files(assignments: list[str], private: Path = PRIVATE) -> list[Path]:
 
 
 # pytest's plugins that a grading run has no use for: they print, write caches, or cost time
-# per test (log capture, a forced garbage collection at exit).
-QUIET = [arg for name in ("terminal", "cacheprovider", "logging", "unraisableexception",
-                          "threadexception", "faulthandler", "junitxml", "pastebin",
-                          "stepwise", "doctest") for arg in ("-p", f"no:{name}")]
+# per test (log capture, a forced garbage collection at exit, warnings recorded for a summary
+# nobody reads, Hypothesis's reporting for tests the Replayer runs itself). -s: the workers'
+# output goes nowhere, so capturing it per test phase is pure cost.
+QUIET = ["-s"] + [arg for name in ("terminal", "cacheprovider", "logging", "unraisableexception",
+                                   "threadexception", "faulthandler", "junitxml", "pastebin",
+                                   "stepwise", "doctest", "warnings", "hypothesispytest")
+                  for arg in ("-p", f"no:{name}")]
 
 
 class SolutionsFail(Exception):
