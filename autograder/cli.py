@@ -27,6 +27,8 @@ def main():
     autograde COURSE/               grade an nbgrader course's submitted/ notebooks
     autograde stubs [--check]       regenerate the student stubs from solutions/
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
+    autograde gradescope OUT.zip    write the autograder to upload to Gradescope
+    autograde grade-one DIR FILE    grade one student's folder into a results.json
     """
 
 
@@ -111,6 +113,51 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
         raise click.ClickException(str(error))
     for line in summary:
         click.echo(line)
+
+
+@main.command("grade-one")
+@click.argument("folder", type=existing_folder())
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@assignment_option("grade only this assignment (01_activations or activations); repeatable")
+@limit_options
+def grade_one(folder, results, assignments, call_timeout, module_timeout, memory):
+    """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
+    their results.json (Gradescope's schema) to RESULTS.
+
+    This is what the Gradescope package's run_autograder runs on each submission.
+    """
+    from autograder import batch
+    from autograder.gradescope import grade_submission
+
+    options = batch.Options(assignments=chosen_assignments(assignments), jobs=1,
+                            limits=limits_of(call_timeout, module_timeout, memory))
+    try:
+        summary = grade_submission(folder, results, options, echo=click.echo)
+    except batch.BatchError as error:
+        raise click.ClickException(str(error))
+    for line in summary:
+        click.echo(line)
+
+
+@main.command()
+@click.argument("zip_path", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@assignment_option("package only this assignment (01_activations or activations); repeatable")
+def gradescope(zip_path, assignments):
+    """Write OUT.zip, the autograder to upload to Gradescope ("Zipped file", base image
+    Ubuntu 22.04 or newer): setup.sh, run_autograder and the kit with the chosen
+    assignments (all by default).
+
+    Each submission is graded as one student by `autograde grade-one`, every packaged
+    assignment, a module missing scoring 0; the score and the feedback per test go to
+    Gradescope's results.json.
+    """
+    from autograder.gradescope import write_package
+
+    try:
+        count = write_package(zip_path, chosen_assignments(assignments))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")
+    click.echo(f"wrote {zip_path} ({count} files): upload it to Gradescope as the autograder")
 
 
 @main.command("nbgrader")
