@@ -54,7 +54,7 @@ RUN = """\
 # AUTOGRADER_ROOT (for /autograder) and GRADKIT_PYTHON (for the interpreter setup.sh
 # installed) let it run elsewhere, e.g. in the kit's own tests.
 set -euo pipefail
-root="${AUTOGRADER_ROOT:-/autograder}"
+root="$(cd "${AUTOGRADER_ROOT:-/autograder}" && pwd)"
 python="${GRADKIT_PYTHON:-$root/venv/bin/python}"
 cd "$root/source"  # `python -m` imports the kit from here, whichever interpreter runs it
 exec "$python" -m autograder grade-one "$root/submission" "$root/results/results.json"
