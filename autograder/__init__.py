@@ -12,5 +12,7 @@ A batch run, one module per step (batch.py strings them together, cli.py parses 
 
 A student's own `pytest` run uses the same tests and plugin, with loader.LocalSource in
 place of the sandbox; testing.py, checks.py and strategies.py are what the tests import.
-nbgrader.py writes the assignments as an nbgrader course whose cells call notebook.py.
+nbgrader.py writes the assignments as an nbgrader course whose cells call notebook.py;
+gradescope.py packs the kit as a Gradescope autograder that grades each submission as a
+class of one.
 """

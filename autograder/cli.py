@@ -24,8 +24,11 @@ def main():
 
     \b
     autograde SUBMISSIONS/          grade a class (short for `autograde grade ...`)
+    autograde COURSE/               grade an nbgrader course's submitted/ notebooks
     autograde stubs [--check]       regenerate the student stubs from solutions/
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
+    autograde gradescope OUT.zip    write the autograder to upload to Gradescope
+    autograde grade-one DIR FILE    grade one student's folder into a results.json
     """
 
 
@@ -33,23 +36,51 @@ def existing_folder(**kwargs):
     return click.Path(exists=True, file_okay=False, path_type=Path, **kwargs)
 
 
+def assignment_option(help_text: str):
+    return click.option("-a", "--assignment", "assignments", multiple=True, metavar="NAME",
+                        help=help_text)
+
+
+def limit_options(command):
+    """The sandbox's limits, for every command that grades."""
+    for option in reversed([
+            click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
+                         show_default=True, help="seconds one call of a student function may take"),
+            click.option("--module-timeout", type=click.FloatRange(1),
+                         default=Limits.submission_timeout, show_default=True,
+                         help="seconds all calls into one student module may take together"),
+            click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
+                         show_default=True, metavar="MIB",
+                         help="memory limit of a student's process, in MiB")]):
+        command = option(command)
+    return command
+
+
+def chosen_assignments(assignments) -> list[str]:
+    from autograder import batch
+
+    try:
+        return batch.choose_assignments(assignments)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--assignment")
+
+
+def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits:
+    return Limits(call_timeout=call_timeout, submission_timeout=module_timeout,
+                  memory=memory * 2**20)
+
+
 @main.command()
 @click.argument("submissions", type=existing_folder())
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="where results go  [default: SUBMISSIONS-graded/ beside SUBMISSIONS]")
-@click.option("-a", "--assignment", "assignments", multiple=True, metavar="NAME",
-              help="grade only this assignment (01_activations or activations); repeatable")
+@assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @click.option("-s", "--student", "students", multiple=True, metavar="ID",
               help="grade only this student (folder name, or zip name without .zip); repeatable")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
-@click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
-              show_default=True, help="seconds one call of a student function may take")
-@click.option("--module-timeout", type=click.FloatRange(1), default=Limits.submission_timeout,
-              show_default=True, help="seconds all calls into one student module may take together")
-@click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
-              show_default=True, metavar="MIB", help="memory limit of a student's process, in MiB")
+@limit_options
 def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
@@ -58,20 +89,24 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     grades.csv, and per student results.json (Gradescope's schema) and feedback.html.
     Students already graded with an unchanged submission are skipped, so an interrupted run
     resumes with the same command. Exit code 0 whenever grading completed.
+
+    An nbgrader course folder (a submitted/ folder beside nbgrader_config.py or
+    gradebook.db) is read as the class in its submitted/ folder: one student per
+    submitted/<student>/, whose notebook <assignment>/<assignment>.ipynb is the module of
+    that assignment; nbgrader's locked cells are left out.
     """
     from autograder import batch
+    from autograder.submissions import is_nbgrader_course
 
-    try:
-        chosen = batch.choose_assignments(assignments)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--assignment")
+    chosen = chosen_assignments(assignments)
     out = out or submissions.with_name(submissions.name + "-graded")
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise click.BadParameter("must not be inside SUBMISSIONS/", param_hint="--out")
-    limits = Limits(call_timeout=call_timeout, submission_timeout=module_timeout,
-                    memory=memory * 2**20)
+    if is_nbgrader_course(submissions):
+        click.echo(f"{submissions} is an nbgrader course: grading the students in "
+                   f"{submissions / 'submitted'}")
     options = batch.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
-                            limits=limits)
+                            limits=limits_of(call_timeout, module_timeout, memory))
     try:
         summary = batch.grade_class(submissions, out, options, echo=click.echo)
     except batch.BatchError as error:
@@ -80,10 +115,54 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
         click.echo(line)
 
 
+@main.command("grade-one")
+@click.argument("folder", type=existing_folder())
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@assignment_option("grade only this assignment (01_activations or activations); repeatable")
+@limit_options
+def grade_one(folder, results, assignments, call_timeout, module_timeout, memory):
+    """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
+    their results.json (Gradescope's schema) to RESULTS.
+
+    This is what the Gradescope package's run_autograder runs on each submission.
+    """
+    from autograder import batch
+    from autograder.gradescope import grade_submission
+
+    options = batch.Options(assignments=chosen_assignments(assignments), jobs=1,
+                            limits=limits_of(call_timeout, module_timeout, memory))
+    try:
+        summary = grade_submission(folder, results, options, echo=click.echo)
+    except batch.BatchError as error:
+        raise click.ClickException(str(error))
+    for line in summary:
+        click.echo(line)
+
+
+@main.command()
+@click.argument("zip_path", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@assignment_option("package only this assignment (01_activations or activations); repeatable")
+def gradescope(zip_path, assignments):
+    """Write OUT.zip, the autograder to upload to Gradescope ("Zipped file", base image
+    Ubuntu 22.04 or newer): setup.sh, run_autograder and the kit with the chosen
+    assignments (all by default).
+
+    Each submission is graded as one student by `autograde grade-one`, every packaged
+    assignment, a module missing scoring 0; the score and the feedback per test go to
+    Gradescope's results.json.
+    """
+    from autograder.gradescope import write_package
+
+    try:
+        count = write_package(zip_path, chosen_assignments(assignments))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")
+    click.echo(f"wrote {zip_path} ({count} files): upload it to Gradescope as the autograder")
+
+
 @main.command("nbgrader")
 @click.argument("course", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-a", "--assignment", "assignments", multiple=True, metavar="NAME",
-              help="only this assignment (01_activations or activations); repeatable")
+@assignment_option("only this assignment (01_activations or activations); repeatable")
 def nbgrader_course(course, assignments):
     """Write COURSE/source/<NN_name>/<NN_name>.ipynb per assignment, and
     COURSE/nbgrader_config.py when it is missing (it is never overwritten).
@@ -91,14 +170,11 @@ def nbgrader_course(course, assignments):
     Each notebook holds the handout, the solution cell (nbgrader strips its solution
     regions on release) and one autograded cell per kit test, worth that test's points.
     """
-    from autograder import batch
     from autograder.nbgrader import write_course
     from autograder.runner import SolutionsFail
 
     try:
-        paths = write_course(course, batch.choose_assignments(assignments))
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--assignment")
+        paths = write_course(course, chosen_assignments(assignments))
     except SolutionsFail as error:
         raise click.ClickException(str(error))
     for path in paths:

@@ -1,6 +1,8 @@
 """Find a student's modules by file name, at any depth, and read their source.
 
-A module `name` is `name.py` or the code cells of `name.ipynb`. Nothing else in a
+A module `name` is `name.py` or the code cells of `name.ipynb`; failing those, the one
+notebook in a folder named after its assignment (`01_activations/01_activations.ipynb`:
+nbgrader names a notebook after the assignment, not the module). Nothing else in a
 submission is read, executed or put on sys.path.
 """
 import json
@@ -13,9 +15,12 @@ class ModuleProblem(Exception):
     """A module cannot be used as submitted; the message is one line for the feedback."""
 
 
-def candidates(root: Path, name: str) -> list[Path]:
+def candidates(root: Path, name: str, assignment: str | None = None) -> list[Path]:
+    """The files that may hold module `name`: every `name.py` and `name.ipynb` below `root`
+    or, when there is none, every notebook directly inside a folder named `assignment`
+    (`root` itself included)."""
     wanted = {f"{name}.py", f"{name}.ipynb"}
-    found = []
+    found, in_assignment_folder = [], []
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -27,11 +32,13 @@ def candidates(root: Path, name: str) -> list[Path]:
                     stack.append(entry)
             elif entry.name in wanted and entry.is_file():
                 found.append(entry)
-    return sorted(found)
+            elif folder.name == assignment and entry.suffix == ".ipynb" and entry.is_file():
+                in_assignment_folder.append(entry)
+    return sorted(found or in_assignment_folder)
 
 
-def find_module(root: Path, name: str) -> Path:
-    found = candidates(root, name)
+def find_module(root: Path, name: str, assignment: str | None = None) -> Path:
+    found = candidates(root, name, assignment)
     if not found:
         raise ModuleProblem(f"no {name}.py (or {name}.ipynb) found")
     if len(found) > 1:

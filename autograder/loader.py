@@ -55,7 +55,8 @@ class LocalSource:
     """Student modules imported into this process: the student's own `pytest` run.
 
     Without `student_dir` a test finds the module in its own assignment folder; with it,
-    anywhere below that folder, as the batch grader finds it in a submission.
+    anywhere below that folder, as the batch grader finds it in a submission. A test's
+    folder is named after its assignment, which names the notebook nbgrader collects.
     """
 
     def __init__(self, student_dir: Path | None = None):
@@ -64,7 +65,7 @@ class LocalSource:
     def load(self, name: str, test_dir: Path):
         root = self.student_dir or test_dir
         try:
-            path = find_module(root, name)
+            path = find_module(root, name, assignment=test_dir.name)
         except ModuleProblem as problem:
             return UnusableModule(f"{problem} in {root}")
         return load_file(path, name)

@@ -93,7 +93,8 @@ def results_json(student: str, verdicts: list[dict], notes: list[str],
     """Gradescope's results.json: one test per verdict, plus one failed test per assignment
     whose points were not (all) graded, so that the tests' scores add up to `score` and
     their maxima to `max_score`. Every string is plain text (`output_format` "text"):
-    Gradescope would otherwise render the top-level output as HTML."""
+    Gradescope would otherwise render the top-level output as HTML. `visibility` "visible"
+    shows every test to the student as soon as it is graded: the feedback is the point."""
     table = totals(verdicts, max_points)
     tests = []
     for assignment, (_, _, _, ungraded) in table.items():
@@ -114,6 +115,7 @@ def results_json(student: str, verdicts: list[dict], notes: list[str],
             "max_score": number(sum(t[1] for t in table.values())),
             "output": "\n".join(lines),
             "output_format": "text",
+            "visibility": "visible",
             "test_output_format": "text",
             "test_name_format": "text",
             "extra_data": {"student": student},
@@ -268,14 +270,15 @@ def summary_lines(rows: list[dict], assignments: list[str], listed: int = 20) ->
     return lines
 
 
-def write_atomic(path: Path, text: str):
-    """Replace `path` with `text` (UTF-8) all at once: a reader, or a run resumed after a
-    crash, sees the old file or the new one, never half of one. The folder must exist."""
+def write_atomic(path: Path, text: str | bytes):
+    """Replace `path` with `text` (UTF-8, or bytes as they are) all at once: a reader, or a
+    run resumed after a crash, sees the old file or the new one, never half of one. The
+    folder must exist."""
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(text.encode("utf-8"))
+            stream.write(text.encode("utf-8") if isinstance(text, str) else text)
             os.fchmod(stream.fileno(), 0o666 & ~_UMASK)  # as open() would create it
             stream.flush()
             os.fsync(stream.fileno())

@@ -1,7 +1,10 @@
 """Find the students in a submissions folder and their modules, without trusting anything.
 
 Every entry directly inside SUBMISSIONS/ is one student: a folder (read in place) or a
-`.zip` file (unpacked into the grader's work folder). Nothing here executes student code:
+`.zip` file (unpacked into the grader's work folder). An nbgrader course folder counts as
+the SUBMISSIONS/ its `submitted/` folder holds (`submitted/<student>/<assignment>/...`),
+so that the whole course, solutions and gradebook included, is the folder the sandbox
+hides. Nothing here executes student code:
 a zip is only ever decompressed into regular files, and only its `.py` and `.ipynb`
 entries at that (no other file is read by the grader, so no other one is written).
 """
@@ -16,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import kit
 from autograder.discover import ModuleProblem, find_module, read_source
 
 MAX_ENTRIES = 10_000
@@ -25,6 +29,9 @@ RATIO_FLOOR = 2**20
 MAX_MODULE_BYTES = 32 * 2**20
 EXTRACTED_SUFFIXES = (".py", ".ipynb")
 CHUNK = 2**16
+
+# Files that make a folder with a `submitted/` folder an nbgrader course.
+NBGRADER_MARKERS = ("nbgrader_config.py", "gradebook.db")
 
 # Names the grader writes directly inside the output folder, beside the students' folders.
 RESERVED_IDS = {"grades.csv"}
@@ -66,8 +73,19 @@ def safe_id(name: str) -> str:
     return text
 
 
+def is_nbgrader_course(folder: Path) -> bool:
+    """Whether `folder` is an nbgrader course with submissions: a `submitted/` folder
+    beside nbgrader's config or gradebook (a class with a student named "submitted" has
+    neither)."""
+    return (folder / "submitted").is_dir() and any(
+        (folder / name).is_file() for name in NBGRADER_MARKERS)
+
+
 def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
     """The students, sorted by id, and one line per entry that is not graded and why.
+
+    The entries are those of `submissions_dir`, or of its `submitted/` folder when it is
+    an nbgrader course.
 
     Hidden entries (.DS_Store, .git, ...) are skipped silently. A name with characters
     unsafe in a folder name is graded under a normalised id (said in a note); two entries
@@ -77,6 +95,8 @@ def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
     """
     notes: list[str] = []
     found: list[Submission] = []
+    if is_nbgrader_course(submissions_dir):
+        submissions_dir = submissions_dir / "submitted"
     for entry in sorted(submissions_dir.iterdir()):
         name = entry.name
         if name.startswith("."):
@@ -284,10 +304,11 @@ def student_modules(root: Path, names: list[str]) -> dict[str, tuple[str, str] |
     """Per module name: (file name, source text), or the one-line reason it cannot be used
     (missing, two candidates, not UTF-8, not a readable notebook, too large). Nothing is
     imported or executed."""
+    assignment_of = {kit.module_name(a): a for a in kit.assignment_names()}
     modules: dict[str, tuple[str, str] | str] = {}
     for name in names:
         try:
-            path = find_module(root, name)
+            path = find_module(root, name, assignment_of.get(name))
             size = path.stat().st_size
             if size > MAX_MODULE_BYTES:
                 raise ModuleProblem(f"{path.name} is {size:,} bytes; a module may be at most "

@@ -41,6 +41,7 @@ def test_results_json_is_gradescope_schema_with_scores_that_add_up():
     assert sum(t["score"] for t in results["tests"]) == results["score"]
     assert sum(t["max_score"] for t in results["tests"]) == results["max_score"]
     assert results["output_format"] == results["test_output_format"] == "text"
+    assert results["visibility"] == "visible"
     assert [t["status"] for t in results["tests"]] == ["passed", "failed", "passed", "passed"]
     for test in results["tests"]:
         assert set(test) == {"name", "score", "max_score", "status", "output"}

@@ -106,6 +106,26 @@ def test_two_entries_for_one_output_folder_are_both_left_out(tmp_path):
     assert any("'grades.csv': the id 'grades.csv' is a file name the grader writes" in n for n in notes)
 
 
+@pytest.mark.parametrize("marker", ["nbgrader_config.py", "gradebook.db"])
+def test_an_nbgrader_course_is_the_class_in_its_submitted_folder(tmp_path, marker):
+    (tmp_path / marker).write_text("")
+    for folder in ("source/01_activations", "release/01_activations",
+                   "submitted/bob/01_activations", "submitted/alice/01_activations"):
+        (tmp_path / folder).mkdir(parents=True)
+    found, notes = find_students(tmp_path)
+    assert [(s.student, s.kind, s.path) for s in found] == [
+        ("alice", "folder", tmp_path / "submitted" / "alice"),
+        ("bob", "folder", tmp_path / "submitted" / "bob")]
+    assert notes == []
+
+
+def test_a_student_named_submitted_is_a_student_without_nbgrader_files(tmp_path):
+    (tmp_path / "submitted").mkdir()
+    (tmp_path / "alice").mkdir()
+    found, _ = find_students(tmp_path)
+    assert [s.student for s in found] == ["alice", "submitted"]
+
+
 # --- what changed since the last run ----------------------------------------------------
 
 def test_a_folder_fingerprint_changes_with_its_files_and_nothing_else(tmp_path):
@@ -385,3 +405,38 @@ def test_nbgrader_locked_cells_are_the_graders_not_the_students(tmp_path):
     (tmp_path / "activations.ipynb").write_text(json.dumps(notebook))
     _, source = student_modules(tmp_path, ["activations"])["activations"]
     assert "def sigmoid" in source and "autograder" not in source
+
+
+def notebook_with(code: str) -> str:
+    return json.dumps({"cells": [{"cell_type": "code", "source": code, "metadata": {}}]})
+
+
+def test_an_nbgrader_notebook_is_the_module_of_the_assignment_it_is_filed_under(tmp_path):
+    """nbgrader names a notebook after its assignment: submitted/<student>/01_activations/
+    01_activations.ipynb is the student's activations module."""
+    (tmp_path / "01_activations").mkdir()
+    (tmp_path / "01_activations" / "01_activations.ipynb").write_text(notebook_with(GOOD))
+    (tmp_path / "01_activations" / "timestamp.txt").write_text("2026-03-01 10:00:00\n")
+    (tmp_path / "02_backprop").mkdir()
+    (tmp_path / "02_backprop" / "anything.ipynb").write_text(notebook_with("b = 2"))
+    (tmp_path / "03_initializers").mkdir()
+    (tmp_path / "03_initializers" / "03_initializers.ipynb").write_text(notebook_with("c = 3"))
+    (tmp_path / "initializers.py").write_text("c = 4\n")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "05_residual.ipynb").write_text(notebook_with("d = 5"))
+    modules = student_modules(tmp_path, ["activations", "backprop", "initializers", "residual"])
+    assert modules["activations"] == (str(tmp_path / "01_activations" / "01_activations.ipynb"),
+                                      GOOD)
+    # Any name will do inside the assignment's folder; a module file anywhere comes first.
+    assert modules["backprop"][0] == str(tmp_path / "02_backprop" / "anything.ipynb")
+    assert modules["initializers"] == (str(tmp_path / "initializers.py"), "c = 4\n")
+    assert modules["residual"] == "no residual.py (or residual.ipynb) found"
+
+
+def test_two_notebooks_in_an_assignment_folder_are_two_candidates(tmp_path):
+    (tmp_path / "01_activations").mkdir()
+    for name in ("01_activations.ipynb", "scratch.ipynb"):
+        (tmp_path / "01_activations" / name).write_text(notebook_with(GOOD))
+    assert student_modules(tmp_path, ["activations"]) == {
+        "activations": "two or more files for activations: 01_activations/01_activations.ipynb, "
+                       "01_activations/scratch.ipynb; keep exactly one"}
