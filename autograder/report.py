@@ -94,15 +94,20 @@ def results_json(student: str, verdicts: list[dict], notes: list[str],
     whose points were not (all) graded, so that the tests' scores add up to `score` and
     their maxima to `max_score`. Every string is plain text (`output_format` "text"):
     Gradescope would otherwise render the top-level output as HTML. `visibility` "visible"
-    shows every test to the student as soon as it is graded: the feedback is the point."""
+    shows every public test to the student as soon as it is graded: the feedback is the
+    point; the instructor's private tests wait until the grades are published."""
     table = totals(verdicts, max_points)
     tests = []
     for assignment, (_, _, _, ungraded) in table.items():
         for v in (v for v in verdicts if v["assignment"] == assignment):
-            tests.append({"name": name_of(v), "score": number(v["points"]),
-                          "max_score": number(v["max_points"]),
-                          "status": "passed" if v["passed"] else "failed",
-                          "output": output_of(v)})
+            test = {"name": name_of(v), "score": number(v["points"]),
+                    "max_score": number(v["max_points"]),
+                    "status": "passed" if v["passed"] else "failed", "output": output_of(v)}
+            if v["nodeid"].startswith("private/"):
+                # An instructor's private test is not shown before the grades are published:
+                # its message would hand its cases to the students still working.
+                test["visibility"] = "after_published"
+            tests.append(test)
         if ungraded:
             tests.append({"name": f"{assignment}{SEPARATOR}ungraded tests", "score": 0,
                           "max_score": number(ungraded), "status": "failed",

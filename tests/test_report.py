@@ -55,6 +55,15 @@ def test_results_json_is_gradescope_schema_with_scores_that_add_up():
                                               "02_backprop: 6 / 6 points"]
 
 
+def test_private_tests_are_shown_on_gradescope_only_once_grades_are_published():
+    private = dict(verdict(function="relu", prop="is 0 below 0", passed=False, message="relu(-1) gave -1"),
+                   nodeid="private/01_activations/test_more.py::test_relu")
+    results = report.results_json("alice", [*VERDICTS, private], [], MAXIMA)
+    shown = {t["name"]: t.get("visibility") for t in results["tests"]}
+    assert shown.pop("01_activations · relu: is 0 below 0") == "after_published"
+    assert set(shown.values()) == {None}
+
+
 def test_an_assignment_without_verdicts_still_counts_zero_out_of_its_maximum():
     notes = ["backprop: no backprop.py (or backprop.ipynb) found"]
     results = report.results_json("alice", VERDICTS[:3], notes, MAXIMA)
