@@ -39,6 +39,11 @@ def assert_close(got, want, what: str, rtol: float = RTOL, atol: float = ATOL):
     """`got` equals `want` elementwise within the contract's tolerance, shape included."""
     want = np.asarray(want, dtype=np.float64)
     got = as_array(got, what, want.shape).astype(np.float64)
+    with np.errstate(all="ignore"):
+        # np.isclose's own test, without its handling of inf and nan, which only the rare
+        # array holding one needs: a tenth of the time.
+        if np.isfinite(want).all() and (np.abs(got - want) <= atol + rtol * np.abs(want)).all():
+            return
     bad = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])

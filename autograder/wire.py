@@ -34,6 +34,7 @@ _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 _F64 = struct.Struct("<d")
 _C128 = struct.Struct("<dd")
+_SHAPES = [struct.Struct(f"<{n}Q") for n in range(MAX_NDIM + 1)]  # an array's shape, by ndim
 
 
 def _allowed_dtypes() -> frozenset:
@@ -192,7 +193,7 @@ class _Encoder:
         raw = code.encode()
         out += b"a" + bytes((len(raw),)) + raw + bytes((0 if a.flags.writeable else 1, a.ndim))
         if a.ndim:
-            out += struct.pack(f"<{a.ndim}Q", *a.shape)
+            out += _SHAPES[a.ndim].pack(*a.shape)
         out += bytes(-len(out) % ALIGN)
         if a.size:
             if a.flags.c_contiguous:
@@ -375,7 +376,7 @@ def decode(data, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH,
             raise WireError(f"bad array flags {flags}")
         if ndim > MAX_NDIM:
             raise WireError(f"array of {ndim} dimensions")
-        shape = struct.unpack_from(f"<{ndim}Q", buf, pos)
+        shape = _SHAPES[ndim].unpack_from(buf, pos)
         pos += 8 * ndim
         size = 1
         for n in shape:
