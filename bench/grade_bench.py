@@ -6,6 +6,10 @@ way: one fresh `pytest` process per student (importing numpy, torch and Hypothes
 generating every example, each time), JOBS at a time.
 
     python bench/grade_bench.py --students 100 --baseline 6
+    python bench/grade_bench.py --students 40 --only correct --baseline 0
+
+The time preparing the tests (printed) is a fair gauge of how fast the machine is at the
+moment: on a shared machine, compare runs only when it is about the same.
 """
 import argparse
 import concurrent.futures
@@ -19,7 +23,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT / "bench"))
-from make_class import make_class  # noqa: E402
+from make_class import KINDS, make_class  # noqa: E402
 
 
 def autograde(submissions: Path, out: Path, jobs: int) -> tuple[float, str]:
@@ -43,16 +47,22 @@ def main():
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--baseline", type=int, default=6, help="students graded the naive way")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", choices=sorted(set(KINDS)),
+                        help="a class of this kind of student only (default: a mix, "
+                             f"cycling through {', '.join(KINDS)})")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        make_class(tmp / "class", args.students)
+        make_class(tmp / "class", args.students, kinds=[args.only] if args.only else KINDS)
         total, output = autograde(tmp / "class", tmp / "out", args.jobs)
         rate = float(re.search(r"([\d.]+) students/s", output).group(1))
         print(output.strip().splitlines()[-1])
         print(f"autograde: {args.students} students in {total:.1f} s wall "
               f"({args.students / total:.2f} students/s overall, {rate:.2f} students/s "
-              f"once the tests are prepared, {args.jobs / rate:.2f} s of a core per student)")
+              f"once the tests are prepared: {1 / rate:.2f} s of wall time, "
+              f"{args.jobs / rate:.2f} s of a core per student)")
+        if not args.baseline:
+            return
         # Broken students are left out of the baseline: an endless loop would hang plain pytest.
         folders = sorted(p for p in (tmp / "class").iterdir()
                          if p.is_dir() and "broken" not in p.name)[: args.baseline]

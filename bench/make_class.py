@@ -64,12 +64,15 @@ def write_student(folder: Path, name: str, files: dict[str, str], as_zip: bool):
             (folder / name / filename).write_text(text)
 
 
-def make_class(folder: Path, students: int, seed: int = 0):
+KINDS = ["correct", "buggy", "buggy", "correct", "broken"]
+
+
+def make_class(folder: Path, students: int, seed: int = 0, kinds: list[str] = KINDS):
+    """`students` students cycling through `kinds`; every 4th one handed in as a zip."""
     rng = random.Random(seed)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    kinds = ["correct", "buggy", "buggy", "correct", "broken"]
     for i in range(students):
         kind = kinds[i % len(kinds)]
         write_student(folder, f"student{i + 1:03d}_{kind}", student_files(rng, kind), as_zip=i % 4 == 3)
