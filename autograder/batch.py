@@ -88,6 +88,7 @@ class Batch:
         scratch = self.work / "scratch" / submission.student
         with sandbox.SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
             verdicts = runner.grade(self.prepared, source)
+            notes += source.stopped
         if submission.kind == "zip":
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
         return self.finish(submission, verdicts, notes)

@@ -51,7 +51,10 @@ class Limits:
     # A correct call takes milliseconds: the slowest of the known correct styles (03's
     # uniform written with Python loops) takes 32 ms. 2 s is generous to any style on a
     # loaded machine, and a function that timed out once is not run again.
-    call_timeout: float = 2.0           # seconds of wall time per call (and per import)
+    call_timeout: float = 2.0           # seconds of wall time per call
+    # Starting a sandbox (a fork, namespaces, the import) takes 20-30 ms, but far longer on
+    # a machine under load: a start gets its own, looser limit.
+    start_timeout: float = 10.0         # seconds to start a sandbox and import the module
     submission_timeout: float = 30.0    # seconds of wall time per module, all calls together
     memory: int = 2 * GiB               # address space of each sandbox process
     max_processes: int = 32             # processes (and threads) of one sandbox
@@ -461,7 +464,7 @@ class RemoteModule:
         self._runs += 1
         self._sandbox = sandbox = _Sandbox(self._owner.zygote, self._name, self._filename,
                                            self._source, self._limits, scratch)
-        timeout = min(self._limits.call_timeout, self._budget_left())
+        timeout = min(self._limits.start_timeout, self._budget_left())
         started = time.monotonic()
         try:
             reply = sandbox.start(started + timeout)
@@ -533,23 +536,30 @@ class RemoteModule:
             except _Timeout:
                 sandbox.kill()
                 if timeout < self._limits.call_timeout:
-                    raise StudentTimeout(f"{label} was stopped: {self._name} used up its time "
-                                         f"budget of {self._limits.submission_timeout:g} s") from None
+                    raise self._stopped(StudentTimeout(
+                        f"{label} was stopped: {self._name} used up its time budget of "
+                        f"{self._limits.submission_timeout:g} s")) from None
                 self._timed_out.add(function)
-                raise StudentTimeout(f"{label} did not return within {timeout:g} s") from None
+                raise self._stopped(StudentTimeout(
+                    f"{label} did not return within {timeout:g} s")) from None
             except _Closed:
                 status = sandbox.exit_status()
-                raise StudentCrash(f"{label} ended the sandbox process "
-                                   f"({describe_status(status)})") from None
+                raise self._stopped(StudentCrash(f"{label} ended the sandbox process "
+                                                 f"({describe_status(status)})")) from None
             except _Malformed as error:
                 sandbox.kill()
-                raise StudentError(f"{label}: the sandbox sent a malformed reply ({error})") from None
+                raise self._stopped(StudentError(
+                    f"{label}: the sandbox sent a malformed reply ({error})")) from None
             except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
                 sandbox.kill()
                 raise
             finally:
                 self._spent += time.monotonic() - started
         return self._deliver(label, reply, args, kwargs)
+
+    def _stopped(self, error: StudentError) -> StudentError:
+        self._owner.stopped.append(str(error))
+        return error
 
     def _check_handle(self, handle):
         serial = handle.id >> HANDLE_BITS
@@ -686,6 +696,9 @@ class SandboxSource:
         self.scratch_root = Path(scratch_root or tempfile.mkdtemp(prefix="gradkit-scratch-"))
         self.scratch_dirs = []
         self._loaded = {}
+        # What could not be imported or had to be stopped (timeouts, crashes), a line each,
+        # for the student's feedback and the run's summary.
+        self.stopped: list[str] = []
 
     def load(self, name: str, test_dir=None):
         if name in self._loaded:
@@ -700,6 +713,7 @@ class SandboxSource:
             module = RemoteModule(self, name, filename, source)
             problem = module._start()
             if problem is not None:
+                self.stopped.append(problem)
                 module = UnusableModule(problem)
         self._loaded[name] = module
         return module

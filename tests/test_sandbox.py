@@ -138,7 +138,8 @@ def test_missing_or_unusable_modules_fail_with_the_local_messages(zygote, tmp_pa
 def test_process_ending_imports_make_the_module_unusable(load):
     assert "ended the sandbox while being imported (exit status 7)" in \
         load("import os\nos._exit(7)\n")._reason
-    assert "did not finish importing within 1 s" in load("while True:\n    pass\n")._reason
+    endless = load("while True:\n    pass\n", Limits(start_timeout=1.0))
+    assert "did not finish importing within 1 s" in endless._reason
 
 
 def test_names_a_module_lacks_or_hides_are_not_reachable(load):
@@ -376,6 +377,20 @@ def test_a_function_that_timed_out_is_not_run_again(load):
         module.spin()
     assert time.monotonic() - started < 0.1
     assert module.quick() == 1
+
+
+def test_the_source_lists_what_it_had_to_stop_or_could_not_import(zygote, tmp_path):
+    modules = {"looping": ("looping.py", "def spin():\n    while True:\n        pass\n"),
+               "broken": ("broken.py", "def f(x)\n    return x\n"),
+               "fine": ("fine.py", "def f(x):\n    return x\n")}
+    with SandboxSource(zygote, modules, Limits(call_timeout=1.0), tmp_path) as source:
+        with pytest.raises(StudentTimeout):
+            source.load("looping").spin()
+        with pytest.raises(ModuleProblem):
+            source.load("broken").f(1)
+        assert source.load("fine").f(1) == 1
+        assert source.stopped[0] == "looping.spin did not return within 1 s"
+        assert len(source.stopped) == 2 and "broken.py" in source.stopped[1]
 
 
 def test_the_time_budget_of_a_module_ends_all_its_calls(load):
