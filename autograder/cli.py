@@ -45,7 +45,8 @@ def limit_options(command):
     """The sandbox's limits, for every command that grades."""
     for option in reversed([
             click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
-                         show_default=True, help="seconds one call of a student function may take"),
+                         show_default=True, help="seconds one call of a student function may take (a function that "
+                              "takes longer once is not run again)"),
             click.option("--module-timeout", type=click.FloatRange(1),
                          default=Limits.submission_timeout, show_default=True,
                          help="seconds all calls into one student module may take together"),
