@@ -62,16 +62,17 @@ class Worker:
         except BrokenPipeError:  # it died: its replies pipe is at its end, and run() says so
             pass
 
-    def reports(self, chunk: bytes) -> list[dict]:
-        """The reports completed by `chunk` (one at most: a worker has one task at a time)."""
+    def report(self, chunk: bytes) -> dict | None:
+        """The report that `chunk` completes, if it completes one (a worker has one task at a
+        time, so one chunk never holds the end of two)."""
         self.received += chunk
         if len(self.received) < LENGTH.size:
-            return []
+            return None
         (n,) = LENGTH.unpack_from(self.received)
         if len(self.received) < LENGTH.size + n:
-            return []
-        data, self.received = self.received[LENGTH.size:LENGTH.size + n], self.received[LENGTH.size + n:]
-        return [json.loads(data)]
+            return None
+        data, self.received = self.received[LENGTH.size:LENGTH.size + n], b""
+        return json.loads(data)
 
     def end(self, kill: bool = False) -> int:
         """Close the worker's pipes (it exits when its inbox closes); its wait status."""
@@ -126,14 +127,16 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                             hire().give(index, tasks[index])
                         on_done(task, died(status))
                         continue
-                    for result in worker.reports(chunk):
-                        task = worker.task
-                        if pending:
-                            index = pending.pop(0)
-                            worker.give(index, tasks[index])
-                        else:
-                            dismiss(worker)
-                        on_done(task, result)
+                    result = worker.report(chunk)
+                    if result is None:
+                        continue
+                    task = worker.task
+                    if pending:
+                        index = pending.pop(0)
+                        worker.give(index, tasks[index])
+                    else:
+                        dismiss(worker)
+                    on_done(task, result)
         finally:
             for worker in list(workers.values()):
                 dismiss(worker, kill=True)
