@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import kit
+from autograder import kit, memo
 from autograder.loader import LocalSource
-from autograder.memo import memoize_module
 from autograder.plugin import SOURCE, VERDICTS
 from autograder.replay import Recorder, Replayer
 from autograder.zygote import keep_freed_memory
@@ -90,7 +89,7 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     import reference
     for info in pkgutil.iter_modules(reference.__path__, "reference."):
         if not info.name.startswith("reference._"):  # helpers, whose results (tensors) must stay fresh
-            memoize_module(importlib.import_module(info.name))
+            memo.memoize_module(importlib.import_module(info.name))
     files = test_files(assignments, private)
     recorder = Recorder(REPLAYED_EXAMPLES)
     verdicts = run_tests(files, LocalSource(kit.SOLUTIONS), recorder)
@@ -98,6 +97,7 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     if broken:
         raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
                             + "; ".join(broken[:3]))
+    memo.freeze()  # the examples every student meets are cached; what else they meet is theirs
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
