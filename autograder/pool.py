@@ -1,12 +1,13 @@
 """Grade students in parallel, in worker processes forked from the warm trusted process.
 
 A fork inherits the imported tests, torch, the recorded examples and the oracle's memo.
-Each worker then grades one student after another: a fork per student would make every
-student pay again for the pages a forked process copies as it first writes them (about
-16,000 page faults a student, a third of a second of a core on these machines). Student
-code never runs in a worker (it runs in the sandbox), so nothing of one student's run can
-reach the next one's. A worker reports one JSON document per student; a worker that dies
-costs the student it was grading alone, and a new one takes its place.
+Each worker then grades one student after another (up to TASKS_PER_WORKER): a fork per
+student would make every student pay again for the pages a forked process copies as it
+first writes them (about 16,000 page faults a student, a third of a second of a core on
+these machines). Student code never runs in a worker (it runs in the sandbox), so nothing
+of one student's run can reach the next one's. A worker reports one JSON document per
+student; a worker that dies costs the student it was grading alone, and a new one takes
+its place.
 """
 import json
 import os
@@ -16,6 +17,9 @@ import struct
 import traceback
 
 LENGTH = struct.Struct("<Q")
+# A worker grows by about 0.7 MB a student (pytest's and Hypothesis's own caches): replaced
+# after this many, it costs one more fork every so often and stays small.
+TASKS_PER_WORKER = 50
 
 
 def serve(tasks: list, work, inbox: int, outbox: int):
@@ -53,6 +57,7 @@ class Worker:
         os.close(inbox)
         os.close(outbox)
         self.task = None
+        self.done = 0
         self.received = b""
 
     def give(self, index: int, task):
@@ -131,11 +136,13 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                     if result is None:
                         continue
                     task = worker.task
-                    if pending:
+                    worker.done += 1
+                    if worker.done >= TASKS_PER_WORKER or not pending:
+                        dismiss(worker)
+                        worker = hire() if pending else None
+                    if worker is not None:
                         index = pending.pop(0)
                         worker.give(index, tasks[index])
-                    else:
-                        dismiss(worker)
                     on_done(task, result)
         finally:
             for worker in list(workers.values()):

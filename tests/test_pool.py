@@ -41,3 +41,12 @@ def test_more_workers_than_tasks_start_only_what_is_needed():
     assert results["only"]["task"] == "only"
     results, done = run([], jobs=8)
     assert done == []
+
+
+def test_a_worker_is_replaced_after_its_share_of_tasks(monkeypatch):
+    monkeypatch.setattr(pool, "TASKS_PER_WORKER", 3)
+    tasks = [f"student{i}" for i in range(8)]
+    results, done = run(tasks, jobs=1)
+    assert len(done) == 8 and all(results[t]["task"] == t for t in tasks)
+    pids = [results[t]["pid"] for t in tasks]
+    assert pids[0] == pids[1] == pids[2] != pids[3] == pids[4] == pids[5] != pids[6]
