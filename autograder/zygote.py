@@ -113,10 +113,10 @@ def send_frame(sock, payload):
         sock.sendall(payload)
 
 
-def recv_into_full(sock, view, got=0):
-    """Receive into `view` from offset `got` until it is full."""
+def recv_into_full(recv_into, view, got=0):
+    """Receive into `view` from offset `got` until it is full; recv_into is a socket's."""
     while got < len(view):
-        k = sock.recv_into(view[got:])
+        k = recv_into(view[got:])
         if k == 0:
             raise EOFError
         got += k
@@ -124,7 +124,7 @@ def recv_into_full(sock, view, got=0):
 
 def recv_exact(sock, n):
     buf = bytearray(n)
-    recv_into_full(sock, memoryview(buf))
+    recv_into_full(sock.recv_into, memoryview(buf))
     return buf
 
 
@@ -153,12 +153,7 @@ class FrameReader:
         got = min(n, self.end - self.start)
         data[:got] = memoryview(self.buffer)[self.start:self.start + got]
         self.start += got
-        view = memoryview(data)
-        while got < n:  # the buffer is empty: receive the rest in place
-            k = self.recv_into(view[got:])
-            if k == 0:
-                raise EOFError
-            got += k
+        recv_into_full(self.recv_into, memoryview(data), got)  # the rest, in place
         return data
 
     def _fill(self):
