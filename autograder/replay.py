@@ -8,7 +8,6 @@ failure. Every student meets the same inputs, which also makes the grade a faire
 A test whose examples cannot be replayed (one drawing interactively with `st.data()`) keeps
 running under Hypothesis.
 """
-import copy
 
 import pytest
 from hypothesis.strategies import DataObject
@@ -57,7 +56,7 @@ class Recorder:
             if any(isinstance(v, DataObject) for v in drawn.values()):
                 interactive.append(True)
                 return inner(*args, **kwargs)
-            kept = copy.deepcopy(drawn)
+            kept = fresh(drawn)
             result = inner(*args, **kwargs)
             # Only examples the solutions pass on: one rejected by assume() is not a case.
             examples.append(kept)
