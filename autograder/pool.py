@@ -8,6 +8,10 @@ these machines). Student code never runs in a worker (it runs in the sandbox), s
 of one student's run can reach the next one's. A worker reports one JSON document per
 student; a worker that dies costs the student it was grading alone, and a new one takes
 its place.
+
+Each worker stays on one processor, and the sandboxes it talks to run there too (they take
+the caller's processors, sandbox.py): a worker and its sandbox take turns, and a turn handed
+over on one processor wakes no other.
 """
 import json
 import os
@@ -41,15 +45,18 @@ def serve(tasks: list, work, inbox: int, outbox: int):
 
 
 class Worker:
-    def __init__(self, tasks: list, work, others: list[int]):
+    def __init__(self, tasks: list, work, others: list[int], cpu: int):
         """others: the pipes of the workers already running, which this one must not hold
-        open (a worker exits when the last copy of its inbox's write end is closed)."""
+        open (a worker exits when the last copy of its inbox's write end is closed).
+        cpu: the processor this worker, and the sandboxes it talks to, run on."""
         inbox, self.requests = os.pipe()
         self.replies, outbox = os.pipe()
+        self.cpu = cpu
         self.pid = os.fork()
         if self.pid == 0:
             for fd in [self.requests, self.replies, *others]:
                 os.close(fd)
+            os.sched_setaffinity(0, {cpu})
             try:
                 serve(tasks, work, inbox, outbox)
             finally:
@@ -102,11 +109,12 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
     in this process as each one finishes."""
     pending = list(range(len(tasks)))
     workers: dict[int, Worker] = {}
+    cpus = sorted(os.sched_getaffinity(0))
     with selectors.DefaultSelector() as selector:
 
-        def hire():
+        def hire(cpu):
             others = [fd for w in workers.values() for fd in (w.requests, w.replies)]
-            worker = Worker(tasks, work, others)
+            worker = Worker(tasks, work, others, cpu)
             workers[worker.replies] = worker
             selector.register(worker.replies, selectors.EVENT_READ)
             return worker
@@ -117,9 +125,9 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
             return worker.end(kill)
 
         try:
-            for _ in range(min(jobs, len(tasks))):
+            for slot in range(min(jobs, len(tasks))):
                 index = pending.pop(0)
-                hire().give(index, tasks[index])
+                hire(cpus[slot % len(cpus)]).give(index, tasks[index])
             while workers:
                 for key, _ in selector.select():
                     worker = workers[key.fd]
@@ -129,7 +137,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                         status = dismiss(worker)
                         if pending:
                             index = pending.pop(0)
-                            hire().give(index, tasks[index])
+                            hire(worker.cpu).give(index, tasks[index])
                         on_done(task, died(status))
                         continue
                     result = worker.report(chunk)
@@ -139,7 +147,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                     worker.done += 1
                     if worker.done >= TASKS_PER_WORKER or not pending:
                         dismiss(worker)
-                        worker = hire() if pending else None
+                        worker = hire(worker.cpu) if pending else None
                     if worker is not None:
                         index = pending.pop(0)
                         worker.give(index, tasks[index])

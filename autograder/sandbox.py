@@ -301,8 +301,11 @@ class _Sandbox:
         for end in (mine, theirs):  # large arrays cross in fewer wake-ups
             for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
                 end.setsockopt(socket.SOL_SOCKET, option, 4 * MiB)
+        # On this process's processors: a worker pinned to one (pool.py) and its sandbox
+        # then take turns there.
         config = {"name": self.name, "filename": self.filename, "source": self.source,
-                  "scratch": str(self.scratch.resolve()), "limits": asdict(self.limits)}
+                  "scratch": str(self.scratch.resolve()), "limits": asdict(self.limits),
+                  "cpus": sorted(os.sched_getaffinity(0))}
         try:
             self.serial, self.pid = self.zygote.spawn(config, theirs)
         finally:

@@ -279,6 +279,7 @@ def supervisor(config, sock_fd):
         os.dup2(null, fd)
     os.close(null)
     os.setsid()
+    os.sched_setaffinity(0, config["cpus"])
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != config["zygote_pid"]:
         os._exit(EXIT_INTERNAL)

@@ -9,7 +9,7 @@ def work(task):
         os._exit(3)
     if task == "fail":
         raise ValueError("boom")
-    return {"task": task, "pid": os.getpid()}
+    return {"task": task, "pid": os.getpid(), "cpus": sorted(os.sched_getaffinity(0))}
 
 
 def run(tasks, jobs):
@@ -25,6 +25,13 @@ def test_every_task_is_reported_once_by_workers_that_grade_one_after_another():
     assert all(results[t]["task"] == t for t in tasks)
     assert len({r["pid"] for r in results.values()}) == 2
     assert os.getpid() not in {r["pid"] for r in results.values()}
+
+
+def test_each_worker_stays_on_a_processor_of_its_own():
+    processors = sorted(os.sched_getaffinity(0))
+    results, _ = run([f"student{i}" for i in range(6)], jobs=len(processors))
+    by_worker = {r["pid"]: r["cpus"] for r in results.values()}
+    assert sorted(by_worker.values()) == [[cpu] for cpu in processors]
 
 
 def test_a_worker_that_dies_costs_its_task_alone():

@@ -787,3 +787,18 @@ def test_numpy_and_lazy_standard_library_imports_work_under_the_default_limits(l
             return float(np.linalg.svd(a, compute_uv=False)[0] > 0), json.dumps([1])
         """, Limits())
     assert module.work() == (1.0, "[1]")
+
+
+def test_a_sandbox_runs_on_the_processors_of_the_process_that_started_it(load):
+    everywhere = os.sched_getaffinity(0)
+    one = max(everywhere)
+    os.sched_setaffinity(0, {one})
+    try:
+        module = load("""
+            import os
+            def processors():
+                return sorted(os.sched_getaffinity(0))
+            """)
+        assert module.processors() == [one]
+    finally:
+        os.sched_setaffinity(0, everywhere)
