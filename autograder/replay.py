@@ -13,6 +13,7 @@ import pytest
 from hypothesis.strategies import DataObject
 
 from autograder.memo import fresh
+from autograder.plugin import SOURCE
 
 
 def hypothesis_handle(item):
@@ -37,17 +38,22 @@ def spread(examples: list, explicit: int, budget: int) -> list:
 
 class Recorder:
     """Keeps the examples each Hypothesis test ran with: nodeid -> [kwargs, ...], at most
-    `budget` of them per test."""
+    `budget` of them per test; and, from `log` (the source the tests run on), the plan of
+    the calls each test makes on those examples: nodeid -> module -> requests (plan.py)."""
 
-    def __init__(self, budget: int):
-        self.budget = budget
+    def __init__(self, budget: int, log):
+        self.budget, self.log = budget, log
         self.examples: dict[str, list[dict]] = {}
+        self.plans: dict[str, dict] = {}
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
+        self.log.new_test()
+        start = len(self.log.entries)
         handle = hypothesis_handle(item)
         if handle is None:
             yield
+            self.plans[item.nodeid] = self.log.plan([(start, len(self.log.entries))])
             return
         inner, examples, interactive = handle.inner_test, [], []
 
@@ -57,9 +63,10 @@ class Recorder:
                 interactive.append(True)
                 return inner(*args, **kwargs)
             kept = fresh(drawn)
+            start = len(self.log.entries)
             result = inner(*args, **kwargs)
             # Only examples the solutions pass on: one rejected by assume() is not a case.
-            examples.append(kept)
+            examples.append((kept, (start, len(self.log.entries))))
             return result
 
         handle.inner_test = recording
@@ -69,14 +76,28 @@ class Recorder:
             handle.inner_test = inner
         if not interactive:
             explicit = len(getattr(item.obj, "hypothesis_explicit_examples", ()))
-            self.examples[item.nodeid] = spread(examples, explicit, self.budget)
+            kept = spread(examples, explicit, self.budget)
+            self.examples[item.nodeid] = [example for example, _ in kept]
+            self.plans[item.nodeid] = self.log.plan([calls for _, calls in kept])
 
 
 class Replayer:
-    """Runs each recorded test body on its recorded examples instead of asking Hypothesis."""
+    """Runs each recorded test body on its recorded examples instead of asking Hypothesis,
+    and tells the source the calls each test is planned to make (plan.py)."""
 
-    def __init__(self, examples: dict[str, list[dict]]):
-        self.examples = examples
+    def __init__(self, examples: dict[str, list[dict]], plans: dict[str, dict]):
+        self.examples, self.plans = examples, plans
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        plan = self.plans.get(item.nodeid)
+        if plan is None:
+            yield
+            return
+        source = item.config.stash[SOURCE]
+        source.expect(plan)
+        yield
+        source.expect({})
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem):

@@ -1,19 +1,21 @@
 """Run the assignment tests on one student's modules and collect the verdicts.
 
 `prepare` runs once per batch in the warm trusted process: it imports the tests and the
-oracle, records Hypothesis's examples on the solutions and fills the oracle's memo. `grade`
-then runs in workers forked from it (pool.py), once per student against that student's
-source, and pays neither the imports nor the example generation again.
+oracle, records Hypothesis's examples and the calls they make (plan.py) on the solutions,
+and fills the oracle's memo. `grade` then runs in workers forked from it (pool.py), once per
+student against that student's source, and pays neither the imports nor the example
+generation again.
 """
 import importlib
 import os
 import pkgutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from autograder import kit, memo
+from autograder import kit, memo, plan
 from autograder.loader import LocalSource
 from autograder.plugin import SOURCE, VERDICTS
 from autograder.replay import Recorder, Replayer
@@ -72,11 +74,13 @@ def run_tests(files: list[Path], source, *plugins) -> list[dict]:
     return session.verdicts
 
 
+@dataclass
 class Prepared:
     """What the warm process knows before any student is graded."""
-
-    def __init__(self, files: list[Path], examples: dict, maxima: dict[str, int]):
-        self.files, self.examples, self.maxima = files, examples, maxima
+    files: list[Path]
+    examples: dict  # test nodeid -> the examples replayed (replay.py)
+    plans: dict     # test nodeid -> module -> its planned requests (plan.py)
+    maxima: dict[str, int]
 
 
 def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
@@ -91,8 +95,8 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
         if not info.name.startswith("reference._"):  # helpers, whose results (tensors) must stay fresh
             memo.memoize_module(importlib.import_module(info.name))
     files = test_files(assignments, private)
-    recorder = Recorder(REPLAYED_EXAMPLES)
-    verdicts = run_tests(files, LocalSource(kit.SOLUTIONS), recorder)
+    recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+    verdicts = run_tests(files, recorder.log, recorder)
     broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
     if broken:
         raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
@@ -101,9 +105,9 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(files, recorder.examples, maxima)
+    return Prepared(files, recorder.examples, recorder.plans, maxima)
 
 
 def grade(prepared: Prepared, source) -> list[dict]:
     """Every verdict for one student, their modules reached through `source`."""
-    return run_tests(prepared.files, source, Replayer(prepared.examples))
+    return run_tests(prepared.files, source, Replayer(prepared.examples, prepared.plans))

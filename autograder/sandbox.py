@@ -12,12 +12,16 @@ the original object when passed back. Warnings are re-emitted here, in-place cha
 array arguments are written back into the caller's arrays, builtin exceptions are
 re-raised as themselves with the student's line, anything else becomes `StudentError`.
 
+Calls a test is planned to make (plan.py) are sent ahead in batches, answered in one go,
+and each real call is checked against the plan before its answer is used.
+
 The sandbox side is autograder/zygote.py. Nothing the sandbox sends is trusted: replies
 are size-limited, decoded by `wire.decode` (which validates everything) and checked
 for shape before use; a malformed reply kills the sandbox.
 """
 import builtins
 import collections
+import itertools
 import os
 import select
 import shutil
@@ -44,6 +48,12 @@ from autograder.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, FrameReader, 
 
 MiB = 2**20
 GiB = 2**30
+
+# Planned calls (plan.py) are sent ahead in batches of at most this many, and this many
+# bytes, so that the sandbox answers a batch in one go. The bytes stay below the smallest
+# socket buffer Linux gives (208 KiB), so sending a batch never waits for the sandbox.
+AHEAD_CALLS = 16
+AHEAD_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -328,14 +338,15 @@ class _Sandbox:
             raise _Timeout
         self.sock.settimeout(remaining)
 
-    def send(self, data, deadline):
-        header = HEADER.pack(len(data))
+    def send(self, messages, deadline):
+        """Write encoded messages, all in one write when the socket takes them."""
+        parts = [part for data in messages for part in (HEADER.pack(len(data)), data)]
         self._timeout(deadline)
         try:
-            sent = self.sock.sendmsg([header, data])
-            if sent < len(header) + len(data):  # a large message goes in pieces
+            sent = self.sock.sendmsg(parts)
+            if sent < sum(map(len, parts)):  # a large message goes in pieces
                 self._timeout(deadline)
-                self.sock.sendall(memoryview(header + data)[sent:])
+                self.sock.sendall(memoryview(b"".join(parts))[sent:])
         except TimeoutError:
             raise _Timeout from None
         except OSError:
@@ -436,6 +447,11 @@ class RemoteModule:
         self._release = collections.deque()  # ids of handles this process no longer holds
         self._lock = threading.RLock()
         self._runs = 0
+        # The current test's planned requests; _next is the one the next call should make,
+        # requests before _sent have been sent ahead, to be answered by _batch_deadline.
+        self._plan, self._next, self._sent = [], 0, 0
+        self._batch_deadline = 0.0
+        self._ahead = True  # whether this module is sent calls ahead
 
     def __repr__(self):
         return f"<student module {self._name} ({self._short}) in a sandbox>"
@@ -460,6 +476,7 @@ class RemoteModule:
     def _start(self):
         """Start the sandbox; the one-line problem when the module cannot be used, or None."""
         self._old_serials.add(getattr(self._sandbox, "serial", -1))
+        self._plan, self._next, self._sent = [], 0, 0  # what was sent ahead died with it
         self._owner.scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"{self._name}-{self._runs}-",
                                         dir=self._owner.scratch_root))
@@ -503,62 +520,149 @@ class RemoteModule:
     def _budget_left(self):
         return self._limits.submission_timeout - self._spent
 
+    # -- calls sent ahead
+
+    def _expect(self, plan: list):
+        """The requests the test about to run is planned to make to this module (encoded
+        `call_request`s, None for a call that cannot be known ahead); [] once it ended."""
+        with self._lock:
+            self._abandon_plan()
+            if self._ahead:
+                self._plan = plan
+
+    def _abandon_plan(self):
+        """Forget the plan; first take the answers to what was sent ahead and not asked for.
+        Those calls were not the test's: what they do is held against no test and named in
+        no feedback. Their time counts in the module's budget."""
+        started = time.monotonic()
+        try:
+            while self._next < self._sent and self._sandbox.alive:
+                _track_handles(self._receive_planned().get("value"), self._track)
+        except (_Timeout, _Closed, _Malformed):
+            self._stop_sending_ahead()
+        finally:
+            self._spent += time.monotonic() - started
+        self._plan, self._next, self._sent = [], 0, 0
+
+    def _stop_sending_ahead(self):
+        """A batch sent ahead did not come back whole: too slow, a crash, a bad reply. Which
+        call was at fault is not known, so none is blamed: the sandbox is replaced, and this
+        module is sent no more batches (its calls may be slow, each within its limit, and
+        only a call made alone is timed fairly)."""
+        self._sandbox.kill()
+        self._ahead = False
+        self._plan, self._next, self._sent = [], 0, 0
+
+    def _planned(self, data) -> bool:
+        """Whether `data` is the request the plan expects next; if not, the plan is left."""
+        expected = self._plan[self._next] if self._next < len(self._plan) else False
+        if expected is None:  # a call no plan can know: made as usual, the plan goes on after it
+            self._next = self._sent = self._next + 1
+            return False
+        if expected != data:
+            self._abandon_plan()
+            return False
+        return True
+
+    def _receive_planned(self):
+        """The answer to the next planned request, sending it (and those planned after it,
+        up to AHEAD_CALLS and AHEAD_BYTES) unless it was sent ahead. A batch is given the
+        time limit of one call: correct calls take milliseconds."""
+        if self._sent == self._next:
+            batch, size = [], 0
+            for request in itertools.islice(self._plan, self._sent, self._sent + AHEAD_CALLS):
+                if request is None or (batch and size + len(request) > AHEAD_BYTES):
+                    break
+                batch.append(request)
+                size += len(request)
+            self._batch_deadline = time.monotonic() + min(self._limits.call_timeout,
+                                                          max(self._budget_left(), 0))
+            self._sandbox.send(batch, self._batch_deadline)
+            self._sent += len(batch)
+        self._next += 1
+        return self._check_reply(self._sandbox.receive(self._batch_deadline))
+
     # -- calls
 
     def _call(self, function, args, kwargs):
         label = f"{self._name}.{function}"
         with self._lock:
-            if self._budget_left() <= 0:
-                raise StudentTimeout(f"{self._name} used up its time budget of "
-                                     f"{self._limits.submission_timeout:g} s; {function} was not run")
             if function in self._timed_out:
                 # A function that looped once is not given the call timeout again for every
                 # test: one endless loop would otherwise cost the whole module budget.
                 raise StudentTimeout(f"{label} was not run: an earlier call did not return "
                                      f"within {self._limits.call_timeout:g} s")
-            if self._sandbox is None or not self._sandbox.alive:
-                problem = self._start()
-                if problem is not None:
-                    raise StudentError(f"{label} could not be run again: {problem}")
-            sandbox = self._sandbox
-            release = [self._release.popleft() for _ in range(len(self._release))]
-            message = {"call": function, "args": args, "kwargs": kwargs}
-            if release:
-                message["release"] = release
-            try:
-                data = wire.encode_buffer(message, max_size=self._limits.memory,
-                                          on_handle=self._check_handle)
-            except wire.WireError as error:
-                raise TypeError(f"{label}: cannot pass this argument to the sandbox: {error}") from None
-            timeout = min(self._limits.call_timeout, self._budget_left())
-            started = time.monotonic()
-            try:
-                sandbox.send(data, started + timeout)
-                reply = sandbox.receive(started + timeout)
-                reply = self._check_reply(reply)
-            except _Timeout:
-                sandbox.kill()
-                if timeout < self._limits.call_timeout:
-                    raise self._stopped(StudentTimeout(
-                        f"{label} was stopped: {self._name} used up its time budget of "
-                        f"{self._limits.submission_timeout:g} s")) from None
-                self._timed_out.add(function)
-                raise self._stopped(StudentTimeout(
-                    f"{label} did not return within {timeout:g} s")) from None
-            except _Closed:
-                status = sandbox.exit_status()
-                raise self._stopped(StudentCrash(f"{label} ended the sandbox process "
-                                                 f"({describe_status(status)})")) from None
-            except _Malformed as error:
-                sandbox.kill()
-                raise self._stopped(StudentError(
-                    f"{label}: the sandbox sent a malformed reply ({error})")) from None
-            except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
-                sandbox.kill()
-                raise
-            finally:
-                self._spent += time.monotonic() - started
+            self._ensure_started(function)
+            data = self._encode(label, call_request(function, args, kwargs))
+            reply = None
+            if self._planned(data):
+                started = time.monotonic()
+                try:
+                    reply = self._receive_planned()
+                except (_Timeout, _Closed, _Malformed):
+                    # Which call of the batch is at fault is not known: this one is made
+                    # again alone, as are all this module's calls from now on.
+                    self._stop_sending_ahead()
+                except BaseException:
+                    self._sandbox.kill()
+                    raise
+                finally:
+                    self._spent += time.monotonic() - started
+            if reply is None:
+                reply = self._call_alone(label, function, args, kwargs, data)
         return self._deliver(label, reply, args, kwargs)
+
+    def _call_alone(self, label, function, args, kwargs, data):
+        """Send one request and wait for its answer, within the call's time limit."""
+        self._ensure_started(function)  # a call sent ahead may have ended the sandbox
+        if self._release:  # handles go with calls made alone: a plan knows none
+            release = [self._release.popleft() for _ in range(len(self._release))]
+            data = self._encode(label, call_request(function, args, kwargs, release))
+        sandbox = self._sandbox
+        timeout = min(self._limits.call_timeout, self._budget_left())
+        started = time.monotonic()
+        try:
+            sandbox.send([data], started + timeout)
+            return self._check_reply(sandbox.receive(started + timeout))
+        except _Timeout:
+            sandbox.kill()
+            if timeout < self._limits.call_timeout:
+                raise self._stopped(StudentTimeout(
+                    f"{label} was stopped: {self._name} used up its time budget of "
+                    f"{self._limits.submission_timeout:g} s")) from None
+            self._timed_out.add(function)
+            raise self._stopped(StudentTimeout(
+                f"{label} did not return within {timeout:g} s")) from None
+        except _Closed:
+            status = sandbox.exit_status()
+            raise self._stopped(StudentCrash(f"{label} ended the sandbox process "
+                                             f"({describe_status(status)})")) from None
+        except _Malformed as error:
+            sandbox.kill()
+            raise self._stopped(StudentError(
+                f"{label}: the sandbox sent a malformed reply ({error})")) from None
+        except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
+            sandbox.kill()
+            raise
+        finally:
+            self._spent += time.monotonic() - started
+
+    def _ensure_started(self, function):
+        """A sandbox for the call to `function`, started again after a timeout or a crash."""
+        if self._budget_left() <= 0:
+            raise StudentTimeout(f"{self._name} used up its time budget of "
+                                 f"{self._limits.submission_timeout:g} s; {function} was not run")
+        if not self._sandbox.alive:
+            problem = self._start()
+            if problem is not None:
+                raise StudentError(f"{self._name}.{function} could not be run again: {problem}")
+
+    def _encode(self, label, request):
+        try:
+            return wire.encode_buffer(request, max_size=self._limits.memory,
+                                      on_handle=self._check_handle)
+        except wire.WireError as error:
+            raise TypeError(f"{label}: cannot pass this argument to the sandbox: {error}") from None
 
     def _stopped(self, error: StudentError) -> StudentError:
         self._owner.stopped.append(str(error))
@@ -619,6 +723,15 @@ class RemoteModule:
         if error is not None:
             raise _rebuild(label, error) from None
         return _track_handles(reply["value"], self._track)
+
+
+def call_request(function: str, args: tuple, kwargs: dict, release=()) -> dict:
+    """The message that asks a sandbox to call `function`; `release` lists the handles
+    this process no longer holds."""
+    request = {"call": function, "args": args, "kwargs": kwargs}
+    if release:
+        request["release"] = list(release)
+    return request
 
 
 def _walk(root, path):
@@ -702,6 +815,13 @@ class SandboxSource:
         # What could not be imported or had to be stopped (timeouts, crashes), a line each,
         # for the student's feedback and the run's summary.
         self.stopped: list[str] = []
+
+    def expect(self, plan: dict):
+        """The calls the test about to run is planned to make (plan.py): module name ->
+        its requests; {} once the test ended."""
+        for name, module in self._loaded.items():
+            if isinstance(module, RemoteModule):
+                module._expect(plan.get(name, []))
 
     def load(self, name: str, test_dir=None):
         if name in self._loaded:

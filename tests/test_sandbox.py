@@ -16,8 +16,8 @@ from autograder.discover import ModuleProblem
 from autograder.loader import UnusableModule, module_from_source
 from autograder.sandbox import (Limits, MissingFunction, RemoteModule, SandboxSource,
                                 StudentCrash, StudentError, StudentTimeout, Zygote,
-                                default_hidden_paths)
-from autograder.wire import Handle
+                                call_request, default_hidden_paths)
+from autograder.wire import Handle, encode
 
 QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
 
@@ -787,6 +787,89 @@ def test_numpy_and_lazy_standard_library_imports_work_under_the_default_limits(l
             return float(np.linalg.svd(a, compute_uv=False)[0] > 0), json.dumps([1])
         """, Limits())
     assert module.work() == (1.0, "[1]")
+
+
+# Calls sent ahead (plan.py): a test's planned requests go to the sandbox in batches, and
+# each real call is checked against the plan before an answer is used.
+
+AHEAD = """
+    import os, time
+    calls = []
+    def double(x):
+        calls.append(x)
+        return 2 * x
+    def spin_on_one(x):
+        while x == 1:
+            pass
+        return x
+    def sleepy(x):
+        time.sleep(0.4)
+        return x
+    def exit_on_one(x):
+        if x == 1:
+            os._exit(3)
+        return x
+    def seen():
+        return calls
+    """
+
+
+def planned(*calls) -> list[bytes]:
+    return [encode(call_request(function, (x,), {})) for function, x in calls]
+
+
+@pytest.fixture
+def ahead(zygote, tmp_path):
+    with SandboxSource(zygote, {"m": ("m.py", textwrap.dedent(AHEAD))}, QUICK, tmp_path) as source:
+        yield source, source.load("m", tmp_path)
+
+
+def test_calls_sent_ahead_answer_exactly_the_calls_made(ahead):
+    source, module = ahead
+    source.expect({"m": planned(("double", 1), ("double", 2), ("double", 3))})
+    assert module.double(1) == 2
+    assert module.double(5) == 10  # not the plan's double(2): the plan is left here
+    source.expect({})
+    assert module.double(7) == 14
+    # What was sent ahead ran (double(2), double(3)) but reached no test.
+    assert module.seen() == [1, 2, 3, 5, 7]
+    assert source.stopped == []
+
+
+def test_a_call_no_plan_can_know_is_made_in_its_turn(ahead):
+    source, module = ahead
+    source.expect({"m": [*planned(("double", 1)), None, *planned(("double", 3))]})
+    assert [module.double(1), module.double(2), module.double(3)] == [2, 4, 6]
+    source.expect({})
+    assert module.seen() == [1, 2, 3]
+
+
+def test_a_call_sent_ahead_and_never_made_is_held_against_nobody(ahead):
+    source, module = ahead
+    source.expect({"m": planned(("spin_on_one", 0), ("spin_on_one", 1))})
+    assert module.spin_on_one(0) == 0
+    source.expect({})  # the test ended: spin_on_one(1) never comes back, and is dropped
+    assert source.stopped == []
+    assert module.spin_on_one(2) == 2  # in a fresh sandbox, and not refused as timed out
+
+
+def test_a_batch_slower_than_one_call_limit_is_made_again_one_call_at_a_time(ahead):
+    source, module = ahead
+    # Five calls of 0.4 s: each within the 1 s limit, the batch not.
+    source.expect({"m": planned(*[("sleepy", x) for x in range(5)])})
+    assert [module.sleepy(x) for x in range(5)] == list(range(5))
+    source.expect({})
+    assert source.stopped == []
+
+
+def test_a_crash_later_in_a_batch_is_blamed_on_its_own_call_only(ahead):
+    source, module = ahead
+    source.expect({"m": planned(("exit_on_one", 0), ("exit_on_one", 1))})
+    assert module.exit_on_one(0) == 0
+    with pytest.raises(StudentCrash, match=r"m.exit_on_one ended the sandbox process \(exit status 3\)"):
+        module.exit_on_one(1)
+    source.expect({})
+    assert source.stopped == ["m.exit_on_one ended the sandbox process (exit status 3)"]
 
 
 def test_a_sandbox_runs_on_the_processors_of_the_process_that_started_it(load):

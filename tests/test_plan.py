@@ -1,0 +1,77 @@
+"""Planned calls (plan.py): recorded on the solutions, they change how many round trips a
+student costs and never a verdict."""
+import dataclasses
+import types
+
+import numpy as np
+import pytest
+
+from autograder import kit, runner, sandbox, submissions
+from autograder.plan import CallLog
+from autograder.sandbox import call_request
+from autograder.wire import encode
+
+from conftest import STUDENTS
+
+
+def forward(x):
+    return x * 2.0, {"squares": x ** 2}
+
+
+def backward(dout, cache):
+    return dout * 2.0
+
+
+def scale(x, by):
+    return x * by
+
+
+def size(value):
+    return 3
+
+
+class OneModule:
+    def load(self, name, test_dir):
+        return types.SimpleNamespace(forward=forward, backward=backward, scale=scale, size=size,
+                                     SIZE=3)
+
+
+def test_a_request_holding_an_earlier_answer_is_not_planned():
+    log = CallLog(OneModule())
+    student = log.load("layers", None)
+    x = np.arange(3.0)
+    log.new_test()
+    out, cache = student.forward(x)
+    student.backward(np.ones(3), cache)       # the student's cache: unknown ahead
+    student.scale(x, 3.0)
+    student.scale(out + 0, 3.0)               # an equal copy of an answer is an answer too
+    student.size(object())                    # not plain data: the sandbox would get a handle
+    assert student.SIZE == 3
+    assert log.plan([(0, 5)]) == {"layers": [encode(call_request("forward", (x,), {})), None,
+                                             encode(call_request("scale", (x, 3.0), {})), None,
+                                             None]}
+    log.new_test()  # answers of an earlier test are no longer in the way
+    student.scale(out, 3.0)
+    assert log.plan([(5, 6)])["layers"] == [encode(call_request("scale", (out, 3.0), {}))]
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return runner.prepare(["02_backprop"])
+
+
+@pytest.mark.parametrize("variant", ["correct_class_caches", "correct_scalar_loops",
+                                     "bug_grads_reversed", "bug_no_valueerror"])
+def test_planned_grading_gives_the_verdicts_of_unplanned_grading(prepared, variant, tmp_path):
+    assert sum(r is not None for plan in prepared.plans.values()
+               for requests in plan.values() for r in requests) > 100
+    modules = submissions.student_modules(STUDENTS / "02_backprop" / variant, ["backprop"])
+    unplanned = dataclasses.replace(prepared, plans={})
+    with sandbox.Zygote(hidden=sandbox.default_hidden_paths(tmp_path)) as zygote:
+        verdicts = []
+        for how in (prepared, unplanned):
+            with sandbox.SandboxSource(zygote, modules, sandbox.Limits(), tmp_path) as source:
+                verdicts.append(runner.grade(how, source))
+    assert verdicts[0] == verdicts[1]
+    assert (sum(v["points"] for v in verdicts[0]) == sum(v["max_points"] for v in verdicts[0])) \
+        == variant.startswith("correct")
