@@ -1,5 +1,8 @@
 """Private tests (private/NN_name/test_*.py) join the public ones under their assignment."""
 import textwrap
+import warnings
+
+from hypothesis.errors import HypothesisDeprecationWarning
 
 from autograder import kit, runner
 from autograder.loader import LocalSource
@@ -28,3 +31,13 @@ def test_private_tests_run_with_the_public_ones_under_their_assignment(tmp_path)
     assert [(v["assignment"], v["function"], v["points"]) for v in verdicts] == [("01_activations", "sigmoid", 3)]
     stub = runner.run_tests(files[-1:], LocalSource(kit.ASSIGNMENTS))
     assert stub[0]["points"] == 0 and "not implemented yet" in stub[0]["message"]
+
+
+def test_replayed_examples_never_call_hypothesis_outside_a_property_test():
+    """The Replayer runs test bodies outside Hypothesis: an assume() there is deprecated
+    (and meant to become an error), so rejections belong in the strategies."""
+    prepared = runner.prepare(["03_initializers", "07_diagnostics"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HypothesisDeprecationWarning)
+        verdicts = runner.grade(prepared, LocalSource(kit.SOLUTIONS))
+    assert [v["nodeid"] for v in verdicts if not v["passed"]] == []
