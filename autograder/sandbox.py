@@ -447,9 +447,7 @@ class RemoteModule:
         self._release = collections.deque()  # ids of handles this process no longer holds
         self._lock = threading.RLock()
         self._runs = 0
-        # The current test's planned requests; _next is the one the next call should make,
-        # requests before _sent have been sent ahead, to be answered by _batch_deadline.
-        self._plan, self._next, self._sent = [], 0, 0
+        self._forget_plan()
         self._batch_deadline = 0.0
         self._ahead = True  # whether this module is sent calls ahead
 
@@ -476,7 +474,7 @@ class RemoteModule:
     def _start(self):
         """Start the sandbox; the one-line problem when the module cannot be used, or None."""
         self._old_serials.add(getattr(self._sandbox, "serial", -1))
-        self._plan, self._next, self._sent = [], 0, 0  # what was sent ahead died with it
+        self._forget_plan()  # what was sent ahead died with the old sandbox
         self._owner.scratch_root.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"{self._name}-{self._runs}-",
                                         dir=self._owner.scratch_root))
@@ -542,6 +540,11 @@ class RemoteModule:
             self._stop_sending_ahead()
         finally:
             self._spent += time.monotonic() - started
+        self._forget_plan()
+
+    def _forget_plan(self):
+        # The current test's planned requests; _next is the one the next call should make,
+        # requests before _sent have been sent ahead, to be answered by _batch_deadline.
         self._plan, self._next, self._sent = [], 0, 0
 
     def _stop_sending_ahead(self):
@@ -551,7 +554,7 @@ class RemoteModule:
         only a call made alone is timed fairly)."""
         self._sandbox.kill()
         self._ahead = False
-        self._plan, self._next, self._sent = [], 0, 0
+        self._forget_plan()
 
     def _planned(self, data) -> bool:
         """Whether `data` is the request the plan expects next; if not, the plan is left."""
