@@ -50,8 +50,8 @@ MiB = 2**20
 GiB = 2**30
 
 # Planned calls (plan.py) are sent ahead in batches of at most this many, and this many
-# bytes, so that the sandbox answers a batch in one go. The bytes stay below the smallest
-# socket buffer Linux gives (208 KiB), so sending a batch never waits for the sandbox.
+# bytes, so that the sandbox answers a batch in one go. The bytes stay below Linux's default
+# socket buffer (208 KiB), so sending a batch never waits for the sandbox.
 AHEAD_CALLS = 16
 AHEAD_BYTES = 128 * 1024
 
@@ -558,7 +558,9 @@ class RemoteModule:
 
     def _planned(self, data) -> bool:
         """Whether `data` is the request the plan expects next; if not, the plan is left."""
-        expected = self._plan[self._next] if self._next < len(self._plan) else False
+        if self._next >= len(self._plan):  # no plan, or its end: nothing is sent ahead
+            return False
+        expected = self._plan[self._next]
         if expected is None:  # a call no plan can know: made as usual, the plan goes on after it
             self._next = self._sent = self._next + 1
             return False
