@@ -158,7 +158,7 @@ def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
     hidden = sandbox.default_hidden_paths(submissions_dir, batch.out)
-    with sandbox.Zygote(hidden=hidden) as zygote:
+    with batch.prepared, sandbox.Zygote(hidden=hidden) as zygote:
         batch.zygote = zygote
         if zygote.isolation_report():
             echo(zygote.isolation_report())

@@ -7,13 +7,13 @@ student against that student's source, and pays neither the imports nor the exam
 generation again.
 """
 import importlib
-import os
 import pkgutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _pytest.config import _prepareconfig
 
 from autograder import kit, memo, plan
 from autograder.loader import LocalSource
@@ -48,39 +48,100 @@ QUIET = ["-s"] + [arg for name in ("terminal", "cacheprovider", "logging", "unra
 
 
 class SolutionsFail(Exception):
-    """The instructor's solutions fail a test: the tests cannot judge anyone."""
+    """The instructor's solutions fail a test, or a test file cannot be collected: the tests
+    cannot judge anyone."""
 
 
-class Session:
-    """A pytest plugin that plugs a source in and keeps the verdicts."""
+class Suite:
+    """Test files collected once into a pytest session that stays open until `close`.
 
-    def __init__(self, source):
-        self.source = source
-        self.verdicts: list[dict] = []
+    `run` runs every test on one source, as `pytest FILES` would, and returns the verdicts.
+    The batch grader runs a suite once per student in workers forked from the process that
+    opened it: a student then pays for neither pytest's start-up nor the collection, a fifth
+    of the cost of grading them. An item may be run again: pytest renews its fixture request
+    each time (pytest-rerunfailures relies on it).
+    """
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_configure(self, config):
-        config.stash[SOURCE] = self.source
+    def __init__(self, files: list[Path]):
+        args = [*QUIET, "-p", "autograder.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
+                *map(str, files)]
+        self.broken: list[str] = []
+        self.config = _prepareconfig(args, [self])
+        self.session = pytest.Session.from_config(self.config)
+        self.config._do_configure()
+        try:
+            self.config.hook.pytest_sessionstart(session=self.session)
+            self.session.perform_collect()
+        except BaseException:
+            self.close()
+            raise
+        if self.broken:
+            self.close()
+            raise SolutionsFail("a test file cannot be collected, so nothing can be graded: "
+                                + "; ".join(self.broken[:3]))
 
-    def pytest_sessionfinish(self, session):
-        self.verdicts = session.config.stash.get(VERDICTS, [])
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector):
+        report = yield
+        if report.failed:
+            error = report.longreprtext.strip().splitlines()[-1].removeprefix("E").strip()
+            self.broken.append(f"{collector.path}: {error}")
+        return report
+
+    def run(self, source, *plugins) -> list[dict]:
+        """Every verdict of the tests, their student modules reached through `source`, with
+        `plugins` registered for this run alone."""
+        config, items = self.config, self.session.items
+        config.stash[SOURCE], config.stash[VERDICTS] = source, []
+        for plugin in plugins:
+            config.pluginmanager.register(plugin)
+        try:
+            for item, nextitem in zip(items, [*items[1:], None]):
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        finally:
+            # However the run ended, no fixture outlives it: the next run must not meet
+            # this source's modules.
+            if items:
+                items[0].ihook.pytest_runtest_teardown(item=items[0], nextitem=None)
+            for plugin in plugins:
+                config.pluginmanager.unregister(plugin)
+        return config.stash[VERDICTS]
+
+    def close(self):
+        try:
+            self.config.hook.pytest_sessionfinish(session=self.session, exitstatus=0)
+        finally:
+            self.config._ensure_unconfigure()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def run_tests(files: list[Path], source, *plugins) -> list[dict]:
-    session = Session(source)
-    args = [*QUIET, "-p", "autograder.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
-            *map(str, files)]
-    pytest.main(args, plugins=[session, *plugins])
-    return session.verdicts
+def run_tests(files: list[Path], source) -> list[dict]:
+    """The verdicts of one run of the tests in `files` on `source`."""
+    with Suite(files) as suite:
+        return suite.run(source)
 
 
 @dataclass
 class Prepared:
-    """What the warm process knows before any student is graded."""
-    files: list[Path]
+    """What the warm process knows before any student is graded; `close` it when done."""
+    suite: Suite
     examples: dict  # test nodeid -> the examples replayed (replay.py)
     plans: dict     # test nodeid -> module -> its planned requests (plan.py)
     maxima: dict[str, int]
+
+    def close(self):
+        self.suite.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
@@ -94,20 +155,24 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     for info in pkgutil.iter_modules(reference.__path__, "reference."):
         if not info.name.startswith("reference._"):  # helpers, whose results (tensors) must stay fresh
             memo.memoize_module(importlib.import_module(info.name))
-    files = test_files(assignments, private)
-    recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
-    verdicts = run_tests(files, recorder.log, recorder)
-    broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
-    if broken:
-        raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
-                            + "; ".join(broken[:3]))
+    suite = Suite(test_files(assignments, private))
+    try:
+        recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+        verdicts = suite.run(recorder.log, recorder)
+        broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
+        if broken:
+            raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
+                                + "; ".join(broken[:3]))
+    except BaseException:
+        suite.close()
+        raise
     memo.freeze()  # the examples every student meets are cached; what else they meet is theirs
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(files, recorder.examples, recorder.plans, maxima)
+    return Prepared(suite, recorder.examples, recorder.plans, maxima)
 
 
 def grade(prepared: Prepared, source) -> list[dict]:
     """Every verdict for one student, their modules reached through `source`."""
-    return run_tests(prepared.files, source, Replayer(prepared.examples, prepared.plans))
+    return prepared.suite.run(source, Replayer(prepared.examples, prepared.plans))

@@ -57,7 +57,8 @@ def test_a_request_holding_an_earlier_answer_is_not_planned():
 
 @pytest.fixture(scope="module")
 def prepared():
-    return runner.prepare(["02_backprop"])
+    with runner.prepare(["02_backprop"]) as prepared:
+        yield prepared
 
 
 @pytest.mark.parametrize("variant", ["correct_class_caches", "correct_scalar_loops",

@@ -2,6 +2,7 @@
 import textwrap
 import warnings
 
+import pytest
 from hypothesis.errors import HypothesisDeprecationWarning
 
 from autograder import kit, runner
@@ -36,8 +37,47 @@ def test_private_tests_run_with_the_public_ones_under_their_assignment(tmp_path)
 def test_replayed_examples_never_call_hypothesis_outside_a_property_test():
     """The Replayer runs test bodies outside Hypothesis: an assume() there is deprecated
     (and meant to become an error), so rejections belong in the strategies."""
-    prepared = runner.prepare(["03_initializers", "07_diagnostics"])
-    with warnings.catch_warnings():
+    with runner.prepare(["03_initializers", "07_diagnostics"]) as prepared, warnings.catch_warnings():
         warnings.simplefilter("error", HypothesisDeprecationWarning)
         verdicts = runner.grade(prepared, LocalSource(kit.SOLUTIONS))
     assert [v["nodeid"] for v in verdicts if not v["passed"]] == []
+
+
+def total(verdicts: list[dict]) -> int:
+    return sum(v["points"] for v in verdicts)
+
+
+def test_a_suite_runs_again_on_each_source_without_carrying_modules_over():
+    with runner.Suite(runner.test_files(["01_activations"])) as suite:
+        solutions = suite.run(LocalSource(kit.SOLUTIONS))
+        stubs = suite.run(LocalSource(kit.ASSIGNMENTS))
+        again = suite.run(LocalSource(kit.SOLUTIONS))
+    assert total(solutions) == sum(v["max_points"] for v in solutions) > 0
+    assert total(stubs) == 0 and len(stubs) == len(solutions)
+    assert again == solutions
+
+
+class InterruptThirdTest:
+    def __init__(self):
+        self.calls = 0
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_leaves_no_module_to_the_next_one():
+    with runner.Suite(runner.test_files(["01_activations"])) as suite:
+        with pytest.raises(KeyboardInterrupt):
+            suite.run(LocalSource(kit.SOLUTIONS), InterruptThirdTest())
+        assert total(suite.run(LocalSource(kit.ASSIGNMENTS))) == 0
+
+
+def test_a_test_file_that_cannot_be_collected_stops_the_suite_with_its_name(tmp_path):
+    folder = tmp_path / "01_activations"
+    folder.mkdir()
+    (folder / "test_private_broken.py").write_text("import no_such_module\n")
+    with pytest.raises(runner.SolutionsFail, match="test_private_broken.py.*no_such_module"):
+        runner.Suite(runner.test_files(["01_activations"], private=tmp_path))
