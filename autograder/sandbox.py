@@ -448,7 +448,7 @@ class RemoteModule:
         self._lock = threading.RLock()
         self._runs = 0
         self._forget_plan()
-        self._batch_deadline = 0.0
+        self._batch_timeout = self._batch_deadline = 0.0
         self._ahead = True  # whether this module is sent calls ahead
 
     def __repr__(self):
@@ -580,8 +580,8 @@ class RemoteModule:
                     break
                 batch.append(request)
                 size += len(request)
-            self._batch_deadline = time.monotonic() + min(self._limits.call_timeout,
-                                                          max(self._budget_left(), 0))
+            self._batch_timeout = min(self._limits.call_timeout, max(self._budget_left(), 0))
+            self._batch_deadline = time.monotonic() + self._batch_timeout
             self._sandbox.send(batch, self._batch_deadline)
             self._sent += len(batch)
         self._next += 1
@@ -601,10 +601,18 @@ class RemoteModule:
             data = self._encode(label, call_request(function, args, kwargs))
             reply = None
             if self._planned(data):
+                first = self._sent == self._next
                 started = time.monotonic()
                 try:
                     reply = self._receive_planned()
-                except (_Timeout, _Closed, _Malformed):
+                except (_Timeout, _Closed, _Malformed) as failure:
+                    if first:
+                        # The sandbox answers the first call of a batch at once (zygote.py):
+                        # no answer is that call's own doing, as if it had been made alone.
+                        sandbox = self._sandbox
+                        self._forget_plan()
+                        raise self._failed(label, function, sandbox, failure,
+                                           self._batch_timeout) from None
                     # Which call of the batch is at fault is not known: this one is made
                     # again alone, as are all this module's calls from now on.
                     self._stop_sending_ahead()
@@ -629,28 +637,30 @@ class RemoteModule:
         try:
             sandbox.send([data], started + timeout)
             return self._check_reply(sandbox.receive(started + timeout))
-        except _Timeout:
-            sandbox.kill()
-            if timeout < self._limits.call_timeout:
-                raise self._stopped(StudentTimeout(
-                    f"{label} was stopped: {self._name} used up its time budget of "
-                    f"{self._limits.submission_timeout:g} s")) from None
-            self._timed_out.add(function)
-            raise self._stopped(StudentTimeout(
-                f"{label} did not return within {timeout:g} s")) from None
-        except _Closed:
-            status = sandbox.exit_status()
-            raise self._stopped(StudentCrash(f"{label} ended the sandbox process "
-                                             f"({describe_status(status)})")) from None
-        except _Malformed as error:
-            sandbox.kill()
-            raise self._stopped(StudentError(
-                f"{label}: the sandbox sent a malformed reply ({error})")) from None
+        except (_Timeout, _Closed, _Malformed) as failure:
+            raise self._failed(label, function, sandbox, failure, timeout) from None
         except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
             sandbox.kill()
             raise
         finally:
             self._spent += time.monotonic() - started
+
+    def _failed(self, label, function, sandbox, failure, timeout) -> StudentError:
+        """What a call that had `timeout` seconds alone and got no answer is blamed for; its
+        sandbox is stopped."""
+        if isinstance(failure, _Closed):
+            return self._stopped(StudentCrash(f"{label} ended the sandbox process "
+                                              f"({describe_status(sandbox.exit_status())})"))
+        sandbox.kill()
+        if isinstance(failure, _Malformed):
+            return self._stopped(StudentError(f"{label}: the sandbox sent a malformed reply "
+                                              f"({failure})"))
+        if timeout < self._limits.call_timeout:
+            return self._stopped(StudentTimeout(
+                f"{label} was stopped: {self._name} used up its time budget of "
+                f"{self._limits.submission_timeout:g} s"))
+        self._timed_out.add(function)
+        return self._stopped(StudentTimeout(f"{label} did not return within {timeout:g} s"))
 
     def _ensure_started(self, function):
         """A sandbox for the call to `function`, started again after a timeout or a crash."""

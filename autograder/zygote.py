@@ -596,6 +596,7 @@ class Server:
         self.module = None
         self.frames = FrameReader(sock.recv_into, config["limits"]["memory"])
         self.unsent = []  # replies held back while more calls wait (sandbox.RemoteModule)
+        self.first = True  # whether the call being answered came when no other was waiting
 
     def reply(self, message):
         try:
@@ -608,9 +609,11 @@ class Server:
                 if str(error).startswith("message larger") else
                 f"its return value cannot be sent back ({error})"}})
         # Calls the grader sent ahead are answered together, in one write after the last:
-        # the grader then wakes once for them all instead of once for each.
+        # the grader then wakes once for them all instead of once for each. The first of a
+        # batch is answered at once: a batch with no answer at all is then one call that did
+        # not return, which the grader can blame without running it again alone.
         self.unsent.append(data)
-        if not self.frames.ready():
+        if self.first or not self.frames.ready():
             send_frames(self.sock, self.unsent)
             self.unsent = []
 
@@ -651,6 +654,7 @@ class Server:
         limit = self.config["limits"]["memory"]
         while True:
             try:
+                self.first = not self.frames.ready()
                 data = self.frames.next()
             except (EOFError, OSError, ValueError):
                 os._exit(0)

@@ -885,3 +885,18 @@ def test_a_sandbox_runs_on_the_processors_of_the_process_that_started_it(load):
         assert module.processors() == [one]
     finally:
         os.sched_setaffinity(0, everywhere)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    ("spin_on_one", StudentTimeout, r"m.spin_on_one did not return within 1 s"),
+    ("exit_on_one", StudentCrash, r"m.exit_on_one ended the sandbox process \(exit status 3\)"),
+])
+def test_the_first_call_of_a_batch_that_gets_no_answer_is_blamed_without_a_second_run(
+        ahead, call, error, message):
+    source, module = ahead
+    source.expect({"m": planned((call, 1), (call, 0))})
+    with pytest.raises(error, match=message):
+        getattr(module, call)(1)
+    assert module._runs == 1  # the sandbox that ran it, and no other
+    source.expect({})
+    assert len(source.stopped) == 1
