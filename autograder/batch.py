@@ -154,7 +154,7 @@ def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo)
     """Grade `todo` into `rows`; return when the tests were ready (time.monotonic)."""
     echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
-        batch.prepared = runner.prepare(batch.options.assignments)
+        batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
     hidden = sandbox.default_hidden_paths(submissions_dir, batch.out)

@@ -1,6 +1,6 @@
 """Memoize the oracle, so a class pays each reference computation once.
 
-The batch grader computes every expected value while recording the examples on the
+The batch grader computes every expected value while running the recorded examples on the
 solutions; students graded afterwards (in forked workers) meet the same inputs and find the
 values cached, without touching torch.
 """

@@ -5,17 +5,17 @@ Each worker then grades one student after another (up to TASKS_PER_WORKER): a fo
 student would make every student pay again for the pages a forked process copies as it
 first writes them (about 16,000 page faults a student, a third of a second of a core on
 these machines). Student code never runs in a worker (it runs in the sandbox), so nothing
-of one student's run can reach the next one's. A worker reports one JSON document per
-student; a worker that dies costs the student it was grading alone, and a new one takes
-its place.
+of one student's run can reach the next one's, and a worker's report (one per task) is
+pickled. A worker that dies costs the task it was on alone, and a new one takes its place.
+runner.prepare deals the recording of the examples out to workers the same way.
 
 Each worker stays on one processor, and the sandboxes it talks to run there too (they take
 the caller's processors, sandbox.py): a worker and its sandbox take turns, and a turn handed
 over on one processor wakes no other.
 """
 import gc
-import json
 import os
+import pickle
 import selectors
 import signal
 import struct
@@ -40,7 +40,7 @@ def serve(tasks: list, work, inbox: int, outbox: int):
             except Exception as error:
                 result = {"error": f"the grader failed: {type(error).__name__}: {error}",
                           "traceback": traceback.format_exc()}
-            data = json.dumps(result).encode()
+            data = pickle.dumps(result)
             replies.write(LENGTH.pack(len(data)) + data)
             replies.flush()
 
@@ -85,7 +85,7 @@ class Worker:
         if len(self.received) < LENGTH.size + n:
             return None
         data, self.received = self.received[LENGTH.size:LENGTH.size + n], b""
-        return json.loads(data)
+        return pickle.loads(data)
 
     def end(self, kill: bool = False) -> int:
         """Close the worker's pipes (it exits when its inbox closes); its wait status."""

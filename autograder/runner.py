@@ -2,7 +2,7 @@
 
 `prepare` runs once per batch in the warm trusted process: it imports the tests and the
 oracle, records Hypothesis's examples and the calls they make (plan.py) on the solutions,
-and fills the oracle's memo. `grade` then runs in workers forked from it (pool.py), once per
+and fills the oracle's memo by running those examples on the solutions. `grade` then runs in workers forked from it (pool.py), once per
 student against that student's source, and pays neither the imports nor the example
 generation again.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from _pytest.config import _prepareconfig
 
-from autograder import kit, memo, plan
+from autograder import kit, memo, plan, pool
 from autograder.loader import LocalSource
 from autograder.plugin import SOURCE, VERDICTS
 from autograder.replay import Recorder, Replayer
@@ -88,10 +88,11 @@ class Suite:
             self.broken.append(f"{collector.path}: {error}")
         return report
 
-    def run(self, source, *plugins) -> list[dict]:
-        """Every verdict of the tests, their student modules reached through `source`, with
-        `plugins` registered for this run alone."""
-        config, items = self.config, self.session.items
+    def run(self, source, *plugins, items=None) -> list[dict]:
+        """Every verdict of the tests (or of `items`, some of them), their student modules
+        reached through `source`, with `plugins` registered for this run alone."""
+        config = self.config
+        items = self.session.items if items is None else items
         config.stash[SOURCE], config.stash[VERDICTS] = source, []
         for plugin in plugins:
             config.pluginmanager.register(plugin)
@@ -144,7 +145,9 @@ class Prepared:
         self.close()
 
 
-def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
+def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1) -> Prepared:
+    """Open the suite of `assignments`, record its examples in `jobs` processes, and fill
+    the oracle's memo by running them on the solutions, which must pass."""
     # Forked children must not inherit a started thread pool; one thread also keeps
     # grading deterministic.
     import torch
@@ -157,12 +160,9 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
             memo.memoize_module(importlib.import_module(info.name))
     suite = Suite(test_files(assignments, private))
     try:
-        recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
-        verdicts = suite.run(recorder.log, recorder)
-        broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
-        if broken:
-            raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
-                                + "; ".join(broken[:3]))
+        examples, plans = record(suite, jobs)
+        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, plans))
+        solutions_pass(verdicts)
     except BaseException:
         suite.close()
         raise
@@ -170,7 +170,43 @@ def prepare(assignments: list[str], private: Path = PRIVATE) -> Prepared:
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(suite, recorder.examples, recorder.plans, maxima)
+    return Prepared(suite, examples, plans, maxima)
+
+
+def record(suite: Suite, jobs: int) -> tuple[dict, dict]:
+    """The examples of every test and the plans of their calls, recorded on the solutions
+    (replay.py), the tests dealt out to `jobs` processes forked from this one: generating
+    examples is most of the time preparing takes, and a test's examples depend on that
+    test alone (Hypothesis derandomized), not on the process that runs it."""
+    items = suite.session.items
+    shards = [items[k::jobs] for k in range(jobs)]
+
+    def work(shard):
+        recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+        verdicts = suite.run(recorder.log, recorder, items=shard)
+        return {"examples": recorder.examples, "plans": recorder.plans, "verdicts": verdicts}
+
+    examples, plans, verdicts = {}, {}, []
+
+    def done(shard, result):
+        if "error" in result:
+            raise RuntimeError(f"recording the examples failed: {result['error']}")
+        examples.update(result["examples"])
+        plans.update(result["plans"])
+        verdicts.extend(result["verdicts"])
+
+    pool.run([shard for shard in shards if shard], work, jobs, done)
+    # A test the solutions fail keeps only the examples before the failure: the run on
+    # them in prepare() would pass.
+    solutions_pass(verdicts)
+    return examples, plans
+
+
+def solutions_pass(verdicts: list[dict]):
+    broken = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
+    if broken:
+        raise SolutionsFail("the solutions fail their own tests, so nothing can be graded: "
+                            + "; ".join(broken[:3]))
 
 
 def grade(prepared: Prepared, source) -> list[dict]:

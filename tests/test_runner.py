@@ -81,3 +81,13 @@ def test_a_test_file_that_cannot_be_collected_stops_the_suite_with_its_name(tmp_
     (folder / "test_private_broken.py").write_text("import no_such_module\n")
     with pytest.raises(runner.SolutionsFail, match="test_private_broken.py.*no_such_module"):
         runner.Suite(runner.test_files(["01_activations"], private=tmp_path))
+
+
+def test_the_examples_do_not_depend_on_how_many_processes_record_them():
+    recorded = []
+    for jobs in (1, 3):
+        with runner.prepare(["01_activations"], jobs=jobs) as prepared:
+            recorded.append(({nodeid: repr(examples) for nodeid, examples in prepared.examples.items()},
+                             prepared.plans, prepared.maxima))
+    assert len(recorded[0][0]) > 10
+    assert recorded[0] == recorded[1]
