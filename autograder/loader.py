@@ -4,6 +4,7 @@
 sandbox. A module that cannot be used becomes an `UnusableModule`, so that every test
 touching it fails with the same one-line reason while the other modules are still graded.
 """
+import ast
 import types
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from autograder.imports import forbidden_imports
 def module_from_source(source: str, filename: str, name: str) -> types.ModuleType:
     short = Path(filename).name
     try:
-        code = compile(source, filename, "exec")
-        refused = forbidden_imports(source)
+        tree = ast.parse(source, filename)
+        refused = forbidden_imports(tree)
+        code = compile(tree, filename, "exec")
     except SyntaxError as error:
         raise ModuleProblem(f"{short} line {error.lineno}: SyntaxError: {error.msg}") from None
     except (ValueError, RecursionError, MemoryError) as error:

@@ -213,6 +213,8 @@ def main(ctl_fd: int):
     children = set()
     serial = 0
     keep = keep_paths()
+    # sys.path as a student process keeps it: worked out once here, not in every sandbox.
+    path = [p for p in sys.path if p and any(_under(os.path.realpath(p), k) for k in keep)]
     send_frame(ctl, wire.encode({"pid": os.getpid(), "uid": os.geteuid(), "keep": keep}))
     try:
         while True:
@@ -223,7 +225,7 @@ def main(ctl_fd: int):
             op = message.get("op")
             if op == "spawn":
                 serial += 1
-                config = dict(message["config"], keep=keep, zygote_pid=os.getpid(),
+                config = dict(message["config"], keep=keep, path=path, zygote_pid=os.getpid(),
                               serial=serial)
                 if os.geteuid() == 0:  # each sandbox its own unprivileged uid and gid
                     config["uid"] = config["gid"] = config["uid_base"] + serial % 100_000
@@ -566,8 +568,8 @@ def student_process(config, sock, alive_r):
     limit = config["limits"]["max_output"]
     sys.stdout = _Capped(1, limit)
     sys.stderr = _Capped(2, limit)
-    sys.path[:] = [p for p in sys.path if p and (p.startswith("/proc/self/fd/") or any(
-        _under(os.path.realpath(p), k) for k in config["keep"]))]
+    kept = set(config["path"])  # or rerouted by confine()
+    sys.path[:] = [p for p in sys.path if p in kept or p.startswith("/proc/self/fd/")]
     sys.path_importer_cache.clear()
     sys.meta_path.insert(0, _ImportGuard())
     for name in list(sys.modules):
