@@ -28,7 +28,8 @@ os.umask(_UMASK)
 def clean(text) -> str:
     """One line of at most MAX_TEXT characters, control characters shown as U+FFFD."""
     text = " ".join(str(text).split())
-    text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+    if not text.isprintable():  # rare, and the character by character look is slow
+        text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
 
 
