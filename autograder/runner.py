@@ -1,10 +1,11 @@
 """Run the assignment tests on one student's modules and collect the verdicts.
 
-`prepare` runs once per batch in the warm trusted process: it imports the tests and the
-oracle, records Hypothesis's examples and the calls they make (plan.py) on the solutions,
-and fills the oracle's memo by running those examples on the solutions. `grade` then runs in workers forked from it (pool.py), once per
-student against that student's source, and pays neither the imports nor the example
-generation again.
+`prepare` runs once per batch in the warm trusted process: it imports the oracle, collects
+the tests into a `Suite`, records Hypothesis's examples and the calls they make (plan.py)
+on the solutions, and fills the oracle's memo by running those examples on the solutions.
+`grade` then runs in workers forked from it (pool.py), once per student against that
+student's source, and pays neither the imports, the collection nor the example generation
+again.
 """
 import importlib
 import pkgutil
