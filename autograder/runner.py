@@ -49,8 +49,8 @@ QUIET = ["-s"] + [arg for name in ("terminal", "cacheprovider", "logging", "unra
 
 
 class SolutionsFail(Exception):
-    """The instructor's solutions fail a test, or a test file cannot be collected: the tests
-    cannot judge anyone."""
+    """The instructor's solutions fail a test, a test file cannot be collected, or the
+    examples cannot be recorded: the tests cannot judge anyone."""
 
 
 class Suite:
@@ -191,7 +191,7 @@ def record(suite: Suite, jobs: int) -> tuple[dict, dict]:
 
     def done(shard, result):
         if "error" in result:
-            raise RuntimeError(f"recording the examples failed: {result['error']}")
+            raise SolutionsFail(f"recording the examples failed: {result['error']}")
         examples.update(result["examples"])
         plans.update(result["plans"])
         verdicts.extend(result["verdicts"])

@@ -91,3 +91,14 @@ def test_the_examples_do_not_depend_on_how_many_processes_record_them():
                              prepared.plans, prepared.maxima))
     assert len(recorded[0][0]) > 10
     assert recorded[0] == recorded[1]
+
+
+class BrokenRecorder:
+    def __init__(self, *args):
+        raise OSError("disk full")
+
+
+def test_a_failure_while_recording_the_examples_is_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setattr(runner, "Recorder", BrokenRecorder)
+    with pytest.raises(runner.SolutionsFail, match="recording the examples failed: .*OSError: disk full"):
+        runner.prepare(["07_diagnostics"])
