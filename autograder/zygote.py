@@ -163,8 +163,8 @@ class FrameReader:
 
     def ready(self) -> bool:
         """Whether the next frame is here already, so that next() will not wait."""
-        have = self.end - self.start
-        return have >= HEADER.size and have - HEADER.size >= HEADER.unpack_from(self.buffer, self.start)[0]
+        have = self.end - self.start - HEADER.size
+        return have >= 0 and have >= HEADER.unpack_from(self.buffer, self.start)[0]
 
     def _fill(self):
         left = self.end - self.start
