@@ -13,6 +13,7 @@ import pytest
 from autograder import kit
 from autograder.checks import assert_close
 from autograder.discover import ModuleProblem
+from autograder.imports import is_allowed
 from autograder.loader import UnusableModule, module_from_source
 from autograder.sandbox import (Limits, MissingFunction, RemoteModule, SandboxSource,
                                 StudentCrash, StudentError, StudentTimeout, Zygote,
@@ -534,6 +535,18 @@ def test_imports_outside_numpy_and_the_standard_library_are_refused_at_run_time(
         module.grader()
     for name in ["json", "decimal", "fractions", "numpy.linalg", "ctypes", "statistics"]:
         assert module.dynamic(name) == name
+
+
+def test_the_student_process_holds_no_module_it_could_not_import_itself(load):
+    """The grader's own modules (the wire codec, the sandbox server) are not in sys.modules."""
+    module = load("""
+        import sys
+        def held():
+            return sorted(sys.modules)
+        """)
+    held = module.held()
+    assert "numpy" in held and not any(name.startswith("autograder") for name in held)
+    assert [name for name in held if not is_allowed(name) and name != "__main__"] == []
 
 
 def test_student_output_never_reaches_the_grader(load, capfd):
