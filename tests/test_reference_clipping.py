@@ -105,6 +105,25 @@ def trains(losses):
     return all(map(math.isfinite, losses)) and sum(losses[-10:]) / 10 < 0.25 * losses[0]
 
 
+def test_deep_network_gradients_equal_autograd():
+    """The training loop's hand-written backward pass, on its exploding first weights and
+    on milder ones."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 8)), rng.standard_normal((32, 1))
+    for std in (1.5, 0.3):
+        params = [std * rng.standard_normal((8, 8)) for _ in range(7)] + [std * rng.standard_normal((8, 1))]
+        loss, grads = ref.deep_network_loss_and_grads(params, x, y)
+        weights = [torch.tensor(p, requires_grad=True) for p in params]
+        h = torch.tensor(x)
+        for W in weights[:-1]:
+            h = torch.tanh(h @ W)
+        want = 0.5 * torch.mean((h @ weights[-1] - torch.tensor(y)) ** 2)
+        want.backward()
+        assert loss == pytest.approx(want.item(), rel=1e-12)
+        for got, W in zip(grads, weights):
+            np.testing.assert_allclose(got, W.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
 def test_deep_network_explodes_unless_clipped():
     """The premise of the graded training test, with the oracle's own clipping."""
     unclipped = ref.train_deep_network()
