@@ -70,6 +70,8 @@ def notebook_code(text: str, filename: str) -> str:
         cells = json.loads(text)["cells"]
         sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
                    for c in cells if c.get("cell_type") == "code" and not locked(c)]
+        if not all(isinstance(source, str) for source in sources):
+            raise TypeError("a code cell's source is not text")
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ModuleProblem(f"{filename} is not a readable Jupyter notebook") from None
     lines = []

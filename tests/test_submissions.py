@@ -367,9 +367,10 @@ def test_a_module_that_cannot_be_used_is_a_one_line_reason(tmp_path, monkeypatch
     (tmp_path / "clipping.ipynb").write_text("{not json")
     (tmp_path / "residual.ipynb").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "batchnorm.py").write_text("x = 1\n" * 100_000)
+    (tmp_path / "diagnostics.ipynb").write_text('{"cells": [{"cell_type": "code", "source": 5}]}')
     monkeypatch.setattr(submissions, "MAX_MODULE_BYTES", 500_000)
     modules = student_modules(tmp_path, ["activations", "backprop", "clipping", "residual",
-                                         "batchnorm", "initializers"])
+                                         "batchnorm", "initializers", "diagnostics"])
     assert modules == {
         "activations": "two or more files for activations: a/activations.py, b/activations.py; "
                        "keep exactly one",
@@ -378,6 +379,7 @@ def test_a_module_that_cannot_be_used_is_a_one_line_reason(tmp_path, monkeypatch
         "residual": "residual.ipynb is not a readable Jupyter notebook",
         "batchnorm": "batchnorm.py is 600,000 bytes; a module may be at most 500,000",
         "initializers": "no initializers.py (or initializers.ipynb) found",
+        "diagnostics": "diagnostics.ipynb is not a readable Jupyter notebook",
     }
 
 
