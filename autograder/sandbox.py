@@ -43,8 +43,8 @@ import numpy as np
 from autograder import kit, wire
 from autograder.discover import ModuleProblem
 from autograder.loader import UnusableModule
-from autograder.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, FrameReader, recv_exact,
-                              send_frame)
+from autograder.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, MAX_WARNINGS, FrameReader,
+                              recv_exact, send_frame)
 
 MiB = 2**20
 GiB = 2**30
@@ -705,7 +705,10 @@ class RemoteModule:
         if reply.get("error") == {"kind": "stale"}:
             return reply
         warns, mutated = reply.get("warnings"), reply.get("mutated")
-        if not (isinstance(warns, list) and isinstance(mutated, list)
+        # The sandbox sends at most MAX_WARNINGS: more is a forged reply, which would cost
+        # this process time re-raising them outside the module's time budget.
+        if not (isinstance(warns, list) and len(warns) <= MAX_WARNINGS
+                and isinstance(mutated, list)
                 and all(isinstance(w, list) and len(w) == 2 and all(isinstance(x, str) for x in w)
                         for w in warns)
                 and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], list)

@@ -19,6 +19,7 @@ from autograder.sandbox import (Limits, MissingFunction, RemoteModule, SandboxSo
                                 StudentCrash, StudentError, StudentTimeout, Zygote,
                                 call_request, default_hidden_paths)
 from autograder.wire import Handle, encode
+from autograder.zygote import MAX_WARNINGS
 
 QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
 
@@ -480,6 +481,32 @@ def test_a_forged_reply_is_refused(load):
     with pytest.raises(StudentError, match="malformed reply"):
         module.forge(7, "\x80\x04\x95pickle")
     assert len(module.sockets()) == 1  # a fresh sandbox answers: its one socket
+
+
+def test_a_reply_forged_with_a_flood_of_warnings_is_refused(load):
+    """Re-raising them would take the grader seconds outside the module's time budget."""
+    module = load("""
+        import os, struct
+        def text(s):
+            return b"s" + struct.pack("<I", len(s)) + s.encode()
+        def flood(n):
+            warning = b"l" + struct.pack("<I", 2) + text("UserWarning") + text("x")
+            message = (b"GW1d" + struct.pack("<I", 3)
+                       + struct.pack("<I", 8) + b"warnings" + b"l" + struct.pack("<I", n) + warning * n
+                       + struct.pack("<I", 7) + b"mutated" + b"l" + struct.pack("<I", 0)
+                       + struct.pack("<I", 5) + b"value" + b"i" + struct.pack("<q", 1))
+            for fd in range(3, 64):
+                if os.path.exists(f"/proc/self/fd/{fd}") and \\
+                        os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                    os.write(fd, struct.pack("<Q", len(message)) + message)
+            return 1
+        """)
+    with pytest.raises(StudentError, match="malformed reply"):
+        module.flood(MAX_WARNINGS + 1)
+    with warnings.catch_warnings(record=True) as caught:  # a fresh sandbox, as many as it sends
+        warnings.simplefilter("always")
+        assert module.flood(MAX_WARNINGS) == 1
+    assert len(caught) == MAX_WARNINGS
 
 
 def test_an_object_equal_to_everything_stays_in_the_sandbox(load):
