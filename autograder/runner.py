@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _pytest.config import _prepareconfig
 
@@ -76,6 +77,12 @@ class Suite:
         except BaseException:
             self.close()
             raise
+        # A student's in-place change of an argument is copied back into the test's array
+        # (sandbox.py), and a worker grades one student after another: arrays the tests share
+        # between runs (module constants, parameters) are put back after every run, so that
+        # no student's code can reach the next student's tests.
+        self.shared = [(a, a.copy()) for a in shared_arrays(self.session.items)
+                       if a.flags.writeable]
         if self.broken:
             self.close()
             raise SolutionsFail("a test file cannot be collected, so nothing can be graded: "
@@ -105,6 +112,8 @@ class Suite:
             # this source's modules.
             if items:
                 items[0].ihook.pytest_runtest_teardown(item=items[0], nextitem=None)
+            for array, saved in self.shared:
+                np.copyto(array, saved)
             for plugin in plugins:
                 config.pluginmanager.unregister(plugin)
         return config.stash[VERDICTS]
@@ -120,6 +129,28 @@ class Suite:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def shared_arrays(items) -> list[np.ndarray]:
+    """The arrays in the test modules' globals and in the tests' parameters, by identity."""
+    found = {}
+
+    def walk(value, depth):
+        if type(value) is np.ndarray:
+            found[id(value)] = value
+        elif type(value) in (list, tuple) and depth < 4:
+            for item in value:
+                walk(item, depth + 1)
+        elif type(value) is dict and depth < 4:
+            for item in value.values():
+                walk(item, depth + 1)
+
+    modules = {id(item.module): item.module for item in items if item.module}
+    for module in modules.values():
+        walk(list(vars(module).values()), 0)
+    for item in items:
+        walk(list(getattr(getattr(item, "callspec", None), "params", {}).values()), 0)
+    return list(found.values())
 
 
 def run_tests(files: list[Path], source) -> list[dict]:

@@ -102,3 +102,39 @@ def test_a_failure_while_recording_the_examples_is_one_line_not_a_traceback(monk
     monkeypatch.setattr(runner, "Recorder", BrokenRecorder)
     with pytest.raises(runner.SolutionsFail, match="recording the examples failed: .*OSError: disk full"):
         runner.prepare(["07_diagnostics"])
+
+
+SHARED_CONSTANT_TEST = '''
+import numpy as np
+from autograder.testing import graded, student_module
+
+activations = student_module("activations")
+ONES = np.ones(3)
+
+
+@graded("sigmoid", points=1, hint="sigmoid(1) = 0.731")
+def test_sigmoid_of_a_module_constant(activations):
+    """sigmoid of an array the test module keeps"""
+    assert np.allclose(activations.sigmoid(ONES), 1 / (1 + np.exp(-1.0)))
+'''
+
+POISONER = '''
+import numpy as np
+
+
+def sigmoid(x):
+    x[...] = np.nan
+    return x
+'''
+
+
+def test_a_student_changing_a_shared_array_cannot_reach_the_next_run(tmp_path):
+    (tmp_path / "private" / "01_activations").mkdir(parents=True)
+    (tmp_path / "private" / "01_activations" / "test_shared.py").write_text(SHARED_CONSTANT_TEST)
+    (tmp_path / "poisoner").mkdir()
+    (tmp_path / "poisoner" / "activations.py").write_text(POISONER)
+    files = runner.test_files(["01_activations"], private=tmp_path / "private")
+    with runner.Suite(files) as suite:
+        items = [item for item in suite.session.items if "module_constant" in item.name]
+        assert total(suite.run(LocalSource(tmp_path / "poisoner"), items=items)) == 0
+        assert total(suite.run(LocalSource(kit.SOLUTIONS), items=items)) == 1

@@ -99,9 +99,10 @@ def test_forward_handles_tiny_and_constant_batches(batchnorm):
     for x in DEGENERATE:
         gamma, beta = rng.normal(size=x.shape[1]), rng.normal(size=x.shape[1])
         what = f"batchnorm_forward(x of shape {x.shape})[0]"
-        out, _ = batchnorm.batchnorm_forward(x, gamma, beta)
+        want = ref.batchnorm_forward(x, gamma, beta)
+        out, _ = batchnorm.batchnorm_forward(x.copy(), gamma.copy(), beta.copy())
         assert_finite(out, what)
-        assert_close(out, ref.batchnorm_forward(x, gamma, beta), what)
+        assert_close(out, want, what)
 
 
 @graded("batchnorm_backward", points=1, hint="divide by sqrt(var + eps), the same as in the "
@@ -111,8 +112,9 @@ def test_backward_handles_tiny_and_constant_batches(batchnorm):
     rng = np.random.default_rng(5)
     for x in DEGENERATE:
         gamma, beta, dout = rng.normal(size=x.shape[1]), rng.normal(size=x.shape[1]), rng.normal(size=x.shape)
-        got = backward(batchnorm, x, gamma, beta, dout)
-        for g, w, name in zip(got, ref.batchnorm_grads(x, gamma, beta, dout), ["dx", "dgamma", "dbeta"]):
+        want = ref.batchnorm_grads(x, gamma, beta, dout)
+        got = backward(batchnorm, x.copy(), gamma.copy(), beta.copy(), dout.copy())
+        for g, w, name in zip(got, want, ["dx", "dgamma", "dbeta"]):
             what = f"{name} of batchnorm_backward for x of shape {x.shape}"
             assert_finite(g, what)
             assert_close(g, w, what)
