@@ -255,6 +255,10 @@ def main(ctl_fd: int):
                 break
     finally:
         for pid in children:
+            _kill(pid, signal.SIGTERM)  # a supervisor's SIGTERM ends its student's processes
+        if children:
+            time.sleep(0.1)
+        for pid in children:
             _kill(pid, signal.SIGKILL)
         for pid in children:
             try:
@@ -292,7 +296,7 @@ def supervisor(config, sock_fd):
     os.close(null)
     os.setsid()
     os.sched_setaffinity(0, config["cpus"])
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # handled below, once the student process exists
     if os.getppid() != config["zygote_pid"]:
         os._exit(EXIT_INTERNAL)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
@@ -323,8 +327,24 @@ def supervisor(config, sock_fd):
             os._exit(EXIT_INTERNAL)
     os.close(alive_r)
     sock.close()
-    if not namespaces:
-        signal.signal(signal.SIGTERM, lambda *_: (_kill_descendants(), os._exit(128 + 15)))
+    # The grader ends a sandbox with SIGTERM to this process, which ends what the student
+    # started. Killing this process alone would not do: the student process can clear its
+    # own PR_SET_PDEATHSIG and outlive it. In a PID namespace the student process is its
+    # init, and the kernel kills everything in the namespace with it; reached by a pidfd,
+    # which cannot name another process once it is reaped.
+    student = os.pidfd_open(pid)
+
+    def end(*_):
+        if namespaces:
+            try:
+                signal.pidfd_send_signal(student, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            _kill_descendants()
+        os._exit(128 + 15)
+
+    signal.signal(signal.SIGTERM, end)
     while True:
         try:
             _, status = os.waitpid(pid, 0)

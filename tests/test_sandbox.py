@@ -609,6 +609,23 @@ def test_a_background_process_dies_with_its_sandbox(load, zygote, tmp_path):
     assert eventually(lambda: not processes_with(f"sleep {marker}"))
 
 
+def test_a_student_process_that_clears_its_parent_death_signal_still_ends_with_its_sandbox(
+        zygote, tmp_path):
+    marker = f"{time.time_ns() % 10**6 + 10**6}.25"
+    source = SandboxSource(zygote, {"stay": ("stay.py", textwrap.dedent(f"""
+        import ctypes, subprocess, time
+        def stay():
+            ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG: none
+            subprocess.Popen(["sleep", "{marker}"])
+            while True:
+                time.sleep(5)
+        """))}, QUICK, tmp_path)
+    with pytest.raises(StudentTimeout):
+        source.load("stay", tmp_path).stay()
+    source.close()
+    assert eventually(lambda: not processes_with(f"sleep {marker}"))
+
+
 # --------------------------------------------------------------------------- isolation
 
 def test_the_instructors_files_are_hidden(isolated, load, folders):
