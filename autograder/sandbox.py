@@ -244,12 +244,12 @@ class Zygote:
             reply = self._request({"op": "spawn", "config": config}, [sock.fileno()])
         return reply["serial"], reply["pid"]
 
-    def reap(self, pid: int, kill: bool = False):
+    def reap(self, pid: int):
         """Collect an ended supervisor; its exit status (128 + signal when killed)."""
         with self._lock:
             if self._closed:
                 return None
-            return self._request({"op": "reap", "pid": pid, "kill": kill})["status"]
+            return self._request({"op": "reap", "pid": pid})["status"]
 
     def close(self):
         """Kill every sandbox and the zygote."""

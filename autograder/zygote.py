@@ -246,8 +246,6 @@ def main(ctl_fd: int):
                 pid = message["pid"]
                 status = None
                 if pid in children:
-                    if message.get("kill"):
-                        _kill(pid, signal.SIGKILL)
                     status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
                     children.discard(pid)
                 send_frame(ctl, wire.encode({"status": status}))

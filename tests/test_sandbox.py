@@ -491,8 +491,8 @@ def test_a_reply_forged_with_a_flood_of_warnings_is_refused(load):
             return b"s" + struct.pack("<I", len(s)) + s.encode()
         def flood(n):
             warning = b"l" + struct.pack("<I", 2) + text("UserWarning") + text("x")
-            message = (b"GW1d" + struct.pack("<I", 3)
-                       + struct.pack("<I", 8) + b"warnings" + b"l" + struct.pack("<I", n) + warning * n
+            message = (b"GW1d" + struct.pack("<I", 3) + struct.pack("<I", 8) + b"warnings"
+                       + b"l" + struct.pack("<I", n) + warning * n
                        + struct.pack("<I", 7) + b"mutated" + b"l" + struct.pack("<I", 0)
                        + struct.pack("<I", 5) + b"value" + b"i" + struct.pack("<q", 1))
             for fd in range(3, 64):
