@@ -31,6 +31,70 @@ def grade(student_dir: Path | None, assignments: list[str], tmp_path: Path) -> t
     return json.loads(results.read_text()), run.stdout
 
 
+# Appended to a solution, this makes every public function, once it has its (correct)
+# answer, overwrite every array it was given, caches included: NaN into floats, bits flipped
+# in integers. A test that reads its arguments after the call, to work out the expected
+# value, then expects garbage, and a test that passes a cache twice meets a spent one.
+OVERWRITE_INPUTS = """
+
+import copy as _copy
+import functools as _functools
+import inspect as _inspect
+
+import numpy as _np
+
+_depth = [0]
+
+
+def _overwrite(value):
+    if isinstance(value, _np.ndarray) and value.flags.writeable:
+        if value.dtype.kind in "fc":
+            value[...] = _np.nan
+        elif value.dtype.kind in "iub":
+            _np.invert(value, out=value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _overwrite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _overwrite(item)
+    elif hasattr(value, "__dict__") and not callable(value):
+        _overwrite(vars(value))
+
+
+def _overwriting(function):
+    @_functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        _depth[0] += 1
+        try:
+            answer = _copy.deepcopy(function(*args, **kwargs))
+        finally:
+            _depth[0] -= 1
+        if not _depth[0]:
+            _overwrite([args, kwargs])
+        return answer
+    return wrapper
+
+
+for _name, _value in list(globals().items()):
+    if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__:
+        globals()[_name] = _overwriting(_value)
+"""
+
+
+def overwriting_inputs(assignment: str) -> str:
+    """The solution to `assignment`, made to overwrite its inputs (OVERWRITE_INPUTS)."""
+    module = kit.module_name(assignment)
+    return (kit.SOLUTIONS / assignment / f"{module}.py").read_text() + OVERWRITE_INPUTS
+
+
+def returning_none(assignment: str) -> str:
+    """The stub of `assignment` with every function returning None: a student who wrote `pass`."""
+    module = kit.module_name(assignment)
+    stub = (kit.ASSIGNMENTS / assignment / f"{module}.py").read_text()
+    return re.sub(r"raise NotImplementedError\(.*\)", "return None", stub)
+
+
 def expected_failures(module: Path) -> set[str]:
     """The functions a known-bad variant must lose points on: its `# expect-fail:` lines."""
     names = set()

@@ -11,7 +11,7 @@ import pytest
 
 from autograder import kit
 
-from conftest import STUDENTS, expected_failures
+from conftest import STUDENTS, expected_failures, overwriting_inputs, returning_none
 
 VARIANTS = sorted(p for p in STUDENTS.glob("*/*") if p.is_dir())
 
@@ -30,13 +30,22 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+# Two students made from the kit itself, each doing every assignment (conftest.py).
+GENERATED = {"generated__overwrites_inputs": overwriting_inputs, "generated__returns_none": returning_none}
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """Every variant as a student `<assignment>__<variant>`, graded by `autograde`."""
+    """Every variant as a student `<assignment>__<variant>`, and the GENERATED students,
+    graded by `autograde`."""
     root = tmp_path_factory.mktemp("class")
     submissions, out = root / "submissions", root / "out"
     for variant in VARIANTS:
         shutil.copytree(variant, submissions / f"{variant.parent.name}__{variant.name}")
+    for student, make in GENERATED.items():
+        (submissions / student).mkdir()
+        for assignment in kit.assignment_names():
+            (submissions / student / f"{kit.module_name(assignment)}.py").write_text(make(assignment))
     before = tree_digest(submissions)
     run = autograde(submissions, "--out", out, "-j", "2")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
@@ -63,6 +72,25 @@ def test_variant_is_graded_as_expected(graded_class, variant):
         expected = expected_failures(variant / f"{kit.module_name(assignment)}.py")
         assert expected, f"{variant} has no '# expect-fail: function' line"
         assert expected <= lost, f"expected to lose points on {expected}, lost on {lost}"
+
+
+def test_overwriting_the_inputs_loses_only_the_tests_that_check_them(graded_class):
+    """The solutions, made to overwrite every array they were given once they have their
+    answer, lose exactly the tests whose property says the inputs are left untouched: no
+    other test reads its arguments after the call, so overwriting them cannot turn a wrong
+    answer into an expected one."""
+    _, out, _ = graded_class
+    verdicts = verdicts_of(out, "generated__overwrites_inputs")
+    assert {v["assignment"] for v in verdicts} == set(kit.assignment_names())
+    wrongly = [f"{v['nodeid']}: {v['message']}" for v in verdicts
+               if v["passed"] == ("untouched" in v["property"])]
+    assert not wrongly, "\n".join(wrongly)
+
+
+def test_functions_that_return_nothing_score_zero(graded_class):
+    _, out, _ = graded_class
+    verdicts = verdicts_of(out, "generated__returns_none")
+    assert len(verdicts) > 100 and not [v["nodeid"] for v in verdicts if v["passed"]]
 
 
 def test_outputs_follow_the_contract(graded_class):

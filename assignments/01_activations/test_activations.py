@@ -91,11 +91,12 @@ EXTREMES = np.array([-1000.0, -745.0, -710.0, -100.0, -1e-300, 0.0, 1e-300, 100.
 @example(x=EXTREMES)
 def test_finite_without_warnings_for_large_inputs(activations, name, x):
     """{name} is finite, correct and raises no floating-point warning for |x| up to 1000"""
+    want = getattr(ref, name)(x)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = getattr(activations, name)(x)
+        got = getattr(activations, name)(x.copy())
     assert_finite(got, f"{name}(x)")
-    assert_close(got, getattr(ref, name)(x), f"{name}(x)")
+    assert_close(got, want, f"{name}(x)")
 
 
 @pytest.mark.parametrize("name", EVERY_FUNCTION)
@@ -104,7 +105,7 @@ def test_finite_without_warnings_for_large_inputs(activations, name, x):
 @given(x=arrays(bound=10, min_dims=0))
 @example(x=np.array(-1.5))
 def test_keeps_shape_and_leaves_input_untouched(activations, name, x):
-    """{name} returns an array of the input's shape (0-d included) and never modifies x"""
+    """{name} returns an array of the input's shape (0-d included) and leaves x untouched"""
     before = x.copy()
     got = getattr(activations, name)(x)
     as_array(got, f"{name}(x) for x of shape {x.shape}", x.shape)

@@ -38,8 +38,9 @@ def mlp_cases(draw):
 def test_dense_forward_equals_reference(backprop, case):
     """dense_forward(x, W, b) returns x @ W + b"""
     x, W, b, _ = case
+    want = ref.dense_forward(x, W, b)
     out, _ = backprop.dense_forward(x, W, b)
-    assert_close(out, ref.dense_forward(x, W, b), "dense_forward(x, W, b)")
+    assert_close(out, want, "dense_forward(x, W, b)")
 
 
 @graded("dense_backward", points=3, hint="dx = dout @ W.T, dW = x.T @ dout (fan_in, fan_out), "
@@ -48,9 +49,10 @@ def test_dense_forward_equals_reference(backprop, case):
 def test_dense_backward_equals_autograd(backprop, case):
     """dense_backward returns (dx, dW, db) equal to autograd's"""
     x, W, b, dout = case
+    want = ref.dense_grads(x, W, b, dout)
     _, cache = backprop.dense_forward(x, W, b)
     got = backprop.dense_backward(dout, cache)
-    for name, g, want in zip(("dx", "dW", "db"), got, ref.dense_grads(x, W, b, dout)):
+    for name, g, want in zip(("dx", "dW", "db"), got, want):
         assert_close(g, want, f"dense_backward's {name}")
 
 
@@ -59,8 +61,9 @@ def test_dense_backward_equals_autograd(backprop, case):
 @given(z=arrays(bound=20, min_dims=1))
 def test_activation_forward_equals_reference(backprop, name, z):
     """activation_forward(z, "{name}") applies {name} elementwise"""
+    want = ref.activation_forward(z, name)
     a, _ = backprop.activation_forward(z, name)
-    assert_close(a, ref.activation_forward(z, name), f"activation_forward(z, {name!r})")
+    assert_close(a, want, f"activation_forward(z, {name!r})")
 
 
 @st.composite
@@ -77,8 +80,8 @@ def same_shape_pairs(draw, bound):
 def test_activation_backward_equals_autograd(backprop, name, pair):
     """activation_backward for {name} equals autograd's dz"""
     z, da = pair
-    _, cache = backprop.activation_forward(z, name)
     want = ref.activation_grad(z, name, da)
+    _, cache = backprop.activation_forward(z, name)
     assert_close(backprop.activation_backward(da, cache), want, f"activation_backward for {name!r}")
 
 
@@ -97,8 +100,8 @@ def test_activation_forward_rejects_unknown_names(backprop):
 def test_mse_loss_and_its_gradient(backprop, pair):
     """mse_loss returns the loss as a float and dpred equal to autograd's"""
     pred, target = pair
-    loss, dpred = backprop.mse_loss(pred, target)
     want_loss, want_dpred = ref.mse_loss(pred, target)
+    loss, dpred = backprop.mse_loss(pred, target)
     assert_close(as_float(loss, "mse_loss's loss"), want_loss, "mse_loss's loss")
     assert_close(dpred, want_dpred, "mse_loss's dpred")
 
@@ -110,8 +113,9 @@ def test_mse_loss_and_its_gradient(backprop, pair):
 def test_mlp_forward_equals_reference(backprop, activation, case):
     """mlp_forward with {activation} equals the reference network's output"""
     x, params, _ = case
+    want = ref.mlp_forward(x, params, activation)
     out, _ = backprop.mlp_forward(x, params, activation)
-    assert_close(out, ref.mlp_forward(x, params, activation), f"mlp_forward(..., {activation!r})")
+    assert_close(out, want, f"mlp_forward(..., {activation!r})")
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -121,9 +125,9 @@ def test_mlp_forward_equals_reference(backprop, activation, case):
 def test_mlp_backward_equals_autograd(backprop, activation, case):
     """mlp_backward with {activation} equals autograd on random depths and widths"""
     x, params, dout = case
+    want = ref.mlp_grads(x, params, dout, activation)
     _, caches = backprop.mlp_forward(x, params, activation)
     got = backprop.mlp_backward(dout, caches)
-    want = ref.mlp_grads(x, params, dout, activation)
     assert len(got) == len(want), f"mlp_backward returned {len(got)} pairs for {len(want)} layers"
     for layer, ((dW, db), (want_dW, want_db)) in enumerate(zip(got, want), start=1):
         assert_close(dW, want_dW, f"mlp_backward's dW of layer {layer}")
@@ -137,9 +141,10 @@ def test_sgd_step_moves_against_the_gradient(backprop, case, lr):
     x, params, dout = case
     grads = ref.mlp_grads(x, params, dout)
     before = [(W.copy(), b.copy()) for W, b in params]
+    want = ref.sgd_step(params, grads, lr)
     got = backprop.sgd_step(params, grads, lr)
     assert len(got) == len(params), f"sgd_step returned {len(got)} layers for {len(params)}"
-    for (W, b), (want_W, want_b) in zip(got, ref.sgd_step(params, grads, lr)):
+    for (W, b), (want_W, want_b) in zip(got, want):
         assert_close(W, want_W, "sgd_step's W")
         assert_close(b, want_b, "sgd_step's b")
     for (W, b), (W0, b0) in zip(params, before):
@@ -151,11 +156,12 @@ def test_sgd_step_moves_against_the_gradient(backprop, case, lr):
         "instead of writing into dout or the cached arrays")
 @given(case=mlp_cases())
 def test_backward_pass_leaves_inputs_untouched(backprop, case):
-    """mlp_forward and mlp_backward modify neither x, params nor dout"""
+    """mlp_forward and mlp_backward leave x, params and dout untouched"""
     x, params, dout = case
     copies = [a.copy() for a in (x, dout, *[v for layer in params for v in layer])]
     _, caches = backprop.mlp_forward(x, params, "sigmoid")
-    backprop.mlp_backward(dout, caches)
+    grads = backprop.mlp_backward(dout, caches)
+    assert len(grads) == len(params), f"mlp_backward returned {len(grads)} pairs for {len(params)} layers"
     for before, after in zip(copies, (x, dout, *[v for layer in params for v in layer])):
         assert_unchanged(before, after, "mlp_forward / mlp_backward")
 
@@ -179,12 +185,11 @@ def worked_params(depth):
         "differs; each layer multiplies the gradient by sigma'(z) * w")
 def test_worked_example_to_four_decimals(backprop):
     """the handout's worked example is reproduced to 4 decimals: outputs, loss, dW, updated W"""
-    x, target = np.array([[1.0]]), np.array([[0.8]])
     for depth, want in enumerate(WORKED_OUTPUTS, start=1):
-        out, _ = backprop.mlp_forward(x, worked_params(depth))
+        out, _ = backprop.mlp_forward(np.array([[1.0]]), worked_params(depth))
         assert_close(out, [[want]], f"layer {depth}'s output", rtol=0, atol=1e-4)
-    out, caches = backprop.mlp_forward(x, worked_params(3))
-    loss, dpred = backprop.mse_loss(out, target)
+    out, caches = backprop.mlp_forward(np.array([[1.0]]), worked_params(3))
+    loss, dpred = backprop.mse_loss(out, np.array([[0.8]]))
     assert_close(as_float(loss, "mse_loss"), WORKED_LOSS, "the loss", rtol=0, atol=1e-4)
     grads = backprop.mlp_backward(dpred, caches)
     for layer, ((dW, _), want) in enumerate(zip(grads, WORKED_DW), start=1):
@@ -198,15 +203,20 @@ DEPTHS = [2, 5, 10, 20]
 WIDTH = 8
 
 
-def deep_sigmoid_gradients(backprop, depth):
-    """The student's (dW, db) for a sigmoid MLP of `depth` layers on one example, and the
-    weights and input it used (fixed seeds: the same network for every student)."""
+def deep_sigmoid_network(depth):
+    """The weights of a sigmoid MLP of `depth` layers and its one input, from fixed seeds:
+    the same network for every student."""
     rng = np.random.default_rng(depth)
     params = [(rng.standard_normal((WIDTH, WIDTH)) / np.sqrt(WIDTH), np.zeros(WIDTH))
               for _ in range(depth)]
-    x = np.random.default_rng(0).standard_normal((1, WIDTH))
+    return params, np.random.default_rng(0).standard_normal((1, WIDTH))
+
+
+def deep_sigmoid_gradients(backprop, depth):
+    """The student's (dW, db) for deep_sigmoid_network(depth)."""
+    params, x = deep_sigmoid_network(depth)
     _, caches = backprop.mlp_forward(x, params, "sigmoid")
-    return backprop.mlp_backward(np.ones((1, WIDTH)), caches), params, x
+    return backprop.mlp_backward(np.ones((1, WIDTH)), caches)
 
 
 @graded("mlp_backward", points=2, hint="a correct backward pass multiplies by sigmoid'(z) <= 0.25 "
@@ -216,7 +226,8 @@ def test_deep_sigmoid_gradients_decay(backprop):
     depth grows, and stays under the 0.25-per-layer bound"""
     first_norms = []
     for depth in DEPTHS:
-        grads, params, x = deep_sigmoid_gradients(backprop, depth)
+        grads = deep_sigmoid_gradients(backprop, depth)
+        params, x = deep_sigmoid_network(depth)
         first, last = np.linalg.norm(grads[0][0]), np.linalg.norm(grads[-1][0])
         assert first < last, f"depth {depth}: |dW1| = {first:.3g} is not below |dW{depth}| = {last:.3g}"
         # With one example, dW1 = x.T @ delta1 and db_L = delta_L, and every layer l >= 2

@@ -120,9 +120,9 @@ def test_deep_sigmoid_stack_keeps_gradient(residual):
     caches = []
     out = x.copy()
     for params in stack:
-        out, cache = residual.residual_forward(out, *params, "sigmoid")
+        out, cache = residual.residual_forward(out, *copies(params), "sigmoid")
         caches.append(cache)
-    grad = dout
+    grad = dout.copy()
     for cache in reversed(caches):
         grad = residual.residual_backward(grad, cache)[0]
     grad = as_array(grad, "dx of the 50-block stack", x.shape)
@@ -142,9 +142,10 @@ def test_deep_sigmoid_stack_keeps_gradient(residual):
         "`out = x; out += ...`, which writes into x")
 @given(block=blocks(), activation=st.sampled_from(ACTIVATIONS))
 def test_forward_leaves_inputs_untouched(residual, block, activation):
-    """residual_forward never modifies x, W1, b1, W2 or b2"""
+    """residual_forward leaves x, W1, b1, W2 and b2 untouched"""
     before = copies(block)
-    residual.residual_forward(*block[:5], activation)
+    out, _ = residual.residual_forward(*block[:5], activation)
+    as_array(out, "residual_forward(x, W1, b1, W2, b2)", before[0].shape)
     for name, b, v in zip(("x", "W1", "b1", "W2", "b2"), before, block):
         assert_unchanged(b, v, f"residual_forward ({name})")
 
@@ -153,10 +154,11 @@ def test_forward_leaves_inputs_untouched(residual, block, activation):
         "never `dx = dout; dx += ...`, which writes into dout")
 @given(block=blocks(), activation=st.sampled_from(ACTIVATIONS))
 def test_backward_leaves_inputs_untouched(residual, block, activation):
-    """residual_backward never modifies dout, nor the arrays of the forward pass"""
+    """residual_backward leaves dout and the arrays of the forward pass untouched"""
     before = copies(block)
     x, W1, b1, W2, b2, dout = block
     _, cache = residual.residual_forward(x, W1, b1, W2, b2, activation)
-    residual.residual_backward(dout, cache)
+    dx, *_ = residual.residual_backward(dout, cache)
+    as_array(dx, "dx of residual_backward", x.shape)
     for name, b, v in zip(("x", "W1", "b1", "W2", "b2", "dout"), before, block):
         assert_unchanged(b, v, f"residual_backward ({name})")

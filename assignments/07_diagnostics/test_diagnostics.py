@@ -81,9 +81,9 @@ def test_layer_grad_norms_of_zeros(diagnostics, shape_list):
         "gradients in place (`g **= 2`)")
 @given(grads=gradient_lists)
 def test_layer_grad_norms_leaves_input_untouched(diagnostics, grads):
-    """layer_grad_norms never modifies the gradients"""
+    """layer_grad_norms leaves the gradients untouched"""
     before = [g.copy() for g in grads]
-    diagnostics.layer_grad_norms(grads)
+    as_array(diagnostics.layer_grad_norms(grads), "layer_grad_norms(grads)", (len(grads),))
     for i, (b, g) in enumerate(zip(before, grads)):
         assert_unchanged(b, g, f"layer_grad_norms (grads[{i}])")
 
@@ -223,9 +223,9 @@ def test_fraction_is_over_units(diagnostics, case):
         "never clip z in place")
 @given(z=preactivations())
 def test_dead_relu_fraction_leaves_input_untouched(diagnostics, z):
-    """dead_relu_fraction never modifies the pre-activations"""
+    """dead_relu_fraction leaves the pre-activations untouched"""
     before = z.copy()
-    diagnostics.dead_relu_fraction(z)
+    as_float(diagnostics.dead_relu_fraction(z), f"dead_relu_fraction of shape {z.shape}")
     assert_unchanged(before, z, "dead_relu_fraction")
 
 
