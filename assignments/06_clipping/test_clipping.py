@@ -143,9 +143,15 @@ def test_global_norm_equals_reference(clipping, grads):
 
 # ----------------------------------------------------- clip_by_global_norm
 
+# Arrays of norms 5 and 0.5 over a threshold of 1: one common factor and one factor per
+# array (clip_by_norm's) give different answers.
+TWO_NORMS = [np.array([3.0, 4.0]), np.array([0.5])]
+
+
 @graded("clip_by_global_norm", points=2, hint="one scale for all arrays, min(1, max_norm / norm) "
         "with norm = global_norm(grads); return (clipped, norm)")
 @given(grads=gradient_lists(), max_norm=thresholds)
+@example(grads=TWO_NORMS, max_norm=1.0)
 def test_clip_by_global_norm_equals_reference(clipping, grads, max_norm):
     """clip_by_global_norm's arrays and norm equal the PyTorch reference"""
     got, got_norm = global_clip(clipping, grads, max_norm)
@@ -168,6 +174,7 @@ def test_clip_by_global_norm_bounds_the_global_norm(clipping, grads, max_norm):
 @graded("clip_by_global_norm", points=2, hint="clip with the global norm, one factor for every "
         "array: clipping each array by its own norm (that is clip_by_norm) bends the gradient")
 @given(grads=gradient_lists(), max_norm=thresholds)
+@example(grads=TWO_NORMS, max_norm=1.0)
 def test_clip_by_global_norm_preserves_direction(clipping, grads, max_norm):
     """clip_by_global_norm scales all arrays by one common factor in (0, 1]"""
     clipped, _ = global_clip(clipping, grads, max_norm)
