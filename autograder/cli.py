@@ -52,7 +52,8 @@ def limit_options(command):
                          help="seconds all calls into one student module may take together"),
             click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
                          show_default=True, metavar="MIB",
-                         help="memory limit of a student's process, in MiB")]):
+                         help="memory limit of a student's module, in MiB: its processes "
+                              "together where the grader can make a cgroup (as root), else each")]):
         command = option(command)
     return command
 

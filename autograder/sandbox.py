@@ -66,7 +66,7 @@ class Limits:
     # a machine under load: a start gets its own, looser limit.
     start_timeout: float = 10.0         # seconds to start a sandbox and import the module
     submission_timeout: float = 30.0    # seconds of wall time per module, all calls together
-    memory: int = 2 * GiB               # address space of each sandbox process
+    memory: int = 2 * GiB               # of a sandbox's processes together (cgroup), and of each
     max_processes: int = 32             # processes (and threads) of one sandbox
     max_output: int = 64 * MiB          # bytes per reply, per file written, scratch size
     max_files: int = 64                 # open file descriptors
@@ -101,12 +101,10 @@ REBUILT = frozenset(
 
 
 def default_hidden_paths(*extra) -> list[str]:
-    """What a sandbox must not see: the kit checkout (solutions, reference, private tests),
-    home folders, temporary folders, /run (the session bus and other sockets of the user),
-    mounted drives, plus `extra` (the submissions, the output)."""
-    paths = [kit.ROOT, "/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt",
-             "/media", *extra]
-    return [str(Path(p).resolve()) for p in paths]
+    """What a sandbox must not see even where it lies inside a folder shown to it (the
+    system's, the standard library's): the kit checkout (solutions, reference, private
+    tests) and `extra` (the submissions, the output). Anything else not shown is absent."""
+    return [str(Path(p).resolve()) for p in (kit.ROOT, *extra)]
 
 
 def describe_status(code) -> str:
@@ -132,8 +130,8 @@ _LIVE = weakref.WeakSet()
 class Zygote:
     """The warm process every sandbox is forked from; start one per batch.
 
-    hidden: the paths no sandbox may see (default_hidden_paths()); the standard library and
-    numpy stay readable where they lie below one of them.
+    hidden: the paths no sandbox may see even inside a folder it is shown
+    (default_hidden_paths()); numpy stays readable where it lies below one of them.
     isolation: "auto" (namespaces when this machine allows them, else rlimits only),
     "namespaces" (fail if unavailable) or "rlimits".
     uid_base: run as root, each sandbox gets its own unprivileged uid/gid from
@@ -188,6 +186,9 @@ class Zygote:
                 self.isolation = "namespaces"
         else:
             self._report = "sandbox: namespaces turned off; running with rlimits only"
+        if hello["memory_groups"]:
+            note = f"memory is limited per process, not per sandbox ({hello['memory_groups']})"
+            self._report = f"{self._report}; {note}" if self._report else f"sandbox: {note}"
         _LIVE.add(self)
 
     def isolation_report(self) -> str:

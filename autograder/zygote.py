@@ -5,10 +5,10 @@ module, then waits on its control socket. For each (student, module) the grader 
 configuration and one end of a socketpair; the zygote forks:
 
     zygote ─ fork ─> supervisor: unshare(user?, mount, net, pid, ipc, uts), fork again
-                      └─> student process, PID 1 of its own PID namespace: hides the
-                          instructor's folders, remounts everything read-only, drops to an
-                          unprivileged uid, sets rlimits, imports the student's module and
-                          answers calls on the socket.
+                      └─> student process, PID 1 of its own PID namespace: moves into
+                          a new, read-only root holding only the system's folders, the
+                          standard library and numpy, drops to an unprivileged uid, sets
+                          rlimits, imports the student's module and answers calls.
 
 The supervisor only waits and mirrors the student process's end as its exit status
 (128 + signal number when killed). Killing the supervisor kills the student process
@@ -27,6 +27,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import sysconfig
@@ -40,7 +41,7 @@ import numpy as np
 import numpy.random  # noqa: E402,F401
 import numpy.testing  # noqa: E402,F401
 
-from autograder import wire
+from autograder import cgroups, wire
 from autograder.discover import ModuleProblem
 from autograder.imports import is_allowed
 from autograder.loader import module_from_source
@@ -55,6 +56,12 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME = 1024, 2048, 1 << 21, 4096
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "i686": 217, "armv7l": 218}
+# What a student process sees besides the standard library and numpy.
+SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache"]
+DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -179,21 +186,22 @@ class FrameReader:
 # --------------------------------------------------------------------------- zygote
 
 def keep_paths() -> list[str]:
-    """The folders the student process must still read: the standard library and the
-    site-packages holding numpy. The grader's own source folder is not among them."""
-    found = set()
-    for scheme_path in ("stdlib", "platstdlib", "purelib", "platlib"):
-        for vars_ in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
-            try:
-                found.add(sysconfig.get_path(scheme_path, vars=vars_ or None))
-            except KeyError:
-                pass
-    found.add(os.path.dirname(os.path.dirname(np.__file__)))
-    for entry in sys.path:
-        if entry and any(entry.startswith(p) for p in (sys.prefix, sys.base_prefix)):
-            found.add(entry)
+    """The folders a student process reads besides the system's: the standard library, its
+    compiled modules and numpy with the libraries its wheel bundles."""
+    numpy_dir = os.path.dirname(np.__file__)
+    found = [os.path.dirname(os.__file__), sysconfig.get_config_var("DESTSHARED"), numpy_dir,
+             numpy_dir + ".libs"]
     paths = sorted({os.path.realpath(p) for p in found if p and os.path.isdir(p)})
-    return [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
+    return [p for p in paths if not any(p != q and _under(p, q) for q in paths)]
+
+
+def site_packages() -> list[str]:
+    """Every site-packages folder, the base interpreter's included: a sandbox sees numpy
+    there and nothing else (not a kit installed there, with its reference solutions)."""
+    found = {sysconfig.get_path(name, vars=base)
+             for name in ("purelib", "platlib")
+             for base in (None, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix})}
+    return sorted({os.path.realpath(p) for p in found if p and os.path.isdir(p)})
 
 
 def keep_freed_memory():
@@ -210,12 +218,14 @@ def main(ctl_fd: int):
     keep_freed_memory()  # the sandboxes inherit it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=ctl_fd)
-    children = set()
+    children = {}  # supervisor pid -> serial
     serial = 0
-    keep = keep_paths()
+    keep, site = keep_paths(), site_packages()
+    groups = cgroups.MemoryGroups()
     # sys.path as a student process keeps it: worked out once here, not in every sandbox.
     path = [p for p in sys.path if p and any(_under(os.path.realpath(p), k) for k in keep)]
-    send_frame(ctl, wire.encode({"pid": os.getpid(), "uid": os.geteuid(), "keep": keep}))
+    send_frame(ctl, wire.encode({"pid": os.getpid(), "uid": os.geteuid(), "keep": keep,
+                                 "memory_groups": groups.problem}))
     try:
         while True:
             try:
@@ -226,7 +236,7 @@ def main(ctl_fd: int):
             if op == "spawn":
                 serial += 1
                 config = dict(message["config"], keep=keep, path=path, zygote_pid=os.getpid(),
-                              serial=serial)
+                              serial=serial, hidden=[*message["config"]["hidden"], *site])
                 if os.geteuid() == 0:  # each sandbox its own unprivileged uid and gid
                     config["uid"] = config["gid"] = config["uid_base"] + serial % 100_000
                 else:
@@ -235,19 +245,19 @@ def main(ctl_fd: int):
                 if pid == 0:
                     try:
                         ctl.close()
-                        supervisor(config, fds[0])
+                        supervisor(config, fds[0], groups)
                     finally:
                         os._exit(EXIT_INTERNAL)
                 for fd in fds:
                     os.close(fd)
-                children.add(pid)
+                children[pid] = serial
                 send_frame(ctl, wire.encode({"pid": pid, "serial": serial}))
             elif op == "reap":
                 pid = message["pid"]
                 status = None
                 if pid in children:
                     status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-                    children.discard(pid)
+                    groups.remove(groups.path(str(children.pop(pid))))
                 send_frame(ctl, wire.encode({"status": status}))
             else:
                 break
@@ -263,6 +273,7 @@ def main(ctl_fd: int):
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
+        groups.close()
         os._exit(0)
 
 
@@ -286,8 +297,9 @@ def _recv_request(ctl):
 
 # --------------------------------------------------------------------------- supervisor
 
-def supervisor(config, sock_fd):
-    """Runs in the zygote's child: make the namespaces, fork the student process, wait."""
+def supervisor(config, sock_fd, groups):
+    """Runs in the zygote's child: make the sandbox's memory group and namespaces, fork the
+    student process, wait."""
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -302,6 +314,7 @@ def supervisor(config, sock_fd):
     sock = socket.socket(fileno=sock_fd)
     namespaces = config["isolation"] == "namespaces"
     try:
+        config["cgroup"] = groups.make(str(config["serial"]), config["limits"]["memory"])
         if namespaces:
             user = os.geteuid() != 0
             unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
@@ -336,7 +349,9 @@ def supervisor(config, sock_fd):
         if namespaces:
             try:
                 signal.pidfd_send_signal(student, signal.SIGKILL)
-            except ProcessLookupError:
+                # Returns once the namespace is empty: its memory group can go at once.
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
                 pass
         else:
             _kill_descendants()
@@ -420,46 +435,73 @@ def _mount_points():
         return [_unescape(line.split()[4]) for line in f]
 
 
-def hide_and_lock(config):
-    """In the new mount namespace: cover the hidden folders with empty tmpfs, bring back the
-    standard library and numpy where they were covered, mount the scratch tmpfs, a fresh
-    /proc, and remount everything else read-only, nosuid."""
+def build_root(config):
+    """In the new mount namespace: make an empty tmpfs the root and put in it, read-only, only
+    what a student module needs: the system's programs and shared libraries (extension modules
+    load theirs lazily), the standard library, numpy, a few devices, a fresh /proc and the
+    scratch tmpfs. Everything else (the kit, other copies of it, submissions, homes) is simply
+    absent. The `hidden` paths stay covered even where they lie inside a folder shown."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    keep, scratch = config["keep"], config["scratch"]
+    sources = [p for p in [*SYSTEM, *DEVICES, *keep] if os.path.lexists(p)]
+    links = {p: os.readlink(p) for p in sources if os.path.islink(p)}
+    # Opened before anything is mounted, since the new root may cover some of them.
+    fds = {p: os.open(p, os.O_PATH) for p in sources if p not in links}
+    root = scratch  # a fresh, empty folder of the grader's
+    mount("root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=755")
+    for path in sources:
+        if path not in keep or not os.path.isdir(root + path):  # else shown with /usr
+            _show(root, path, links.get(path), fds.get(path))
     hidden = sorted({os.path.realpath(p) for p in config["hidden"]}, key=len)
-    hidden = [p for p in hidden if os.path.lexists(p) and p != "/"]
-    keep = [p for p in config["keep"] if any(_under(p, h) for h in hidden)]
-    keep_fds = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in keep]
-    covered = []
     for path in hidden:
-        if any(_under(path, c) for c in covered):
-            continue
-        if os.path.isdir(path):
-            mount("hidden", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "size=1m,nr_inodes=4096,mode=755")
-        else:
-            mount("/dev/null", path, None, MS_BIND)
-        covered.append(path)
-    for path, fd in keep_fds:
-        os.makedirs(path, exist_ok=True)
-        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        if os.path.isdir(root + path) and not any(_under(path, h) and h != path for h in hidden):
+            mount("hidden", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755")
+            for kept in keep:
+                if _under(kept, path):
+                    _show(root, kept, None, fds[kept])
+    for fd in fds.values():
         os.close(fd)
-    scratch = config["scratch"]
-    os.makedirs(scratch, exist_ok=True)
+    os.makedirs(root + scratch)
+    os.makedirs(root + "/proc")
+    # Mounted while the old root is still there: in a user namespace the kernel allows a new
+    # proc only where one is already fully visible.
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chdir(root)
+    # pivot_root(".", "."): the old root ends up stacked on the new one, then is detached.
+    _check(_libc.syscall(SYS_PIVOT_ROOT.get(os.uname().machine, -1), b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detaching the old root")
+    os.chdir("/")
     owner = f",uid={config['uid']},gid={config['gid']}" if os.geteuid() == 0 else ""
     mount("scratch", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={config['limits']['max_output']},nr_inodes=1024,mode=700{owner}")
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for point in dict.fromkeys(_mount_points()):
-        if point == scratch:
-            continue
-        try:
-            flags = os.statvfs(point).f_flag & (MS_NODEV | MS_NOEXEC)
-            if not _under(point, "/dev"):
-                flags |= MS_NODEV
-            mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | flags)
-        except OSError:
-            if point == "/":
-                raise
+        if point != scratch:
+            mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | _kept_flags(point))
+
+
+def _show(root, path, link, fd):
+    """Put `path` into the new `root` at the same place: a symlink (`link`) as a symlink, a
+    folder or file (opened as `fd`) as a bind mount."""
+    target = root + path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if link is not None:
+        os.symlink(link, target)
+        return
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+
+
+def _kept_flags(point):
+    """The flags a read-only remount of `point` must keep: a user namespace may not clear
+    those the outer mount has (nodev, noexec, atime), and all but /dev get nodev."""
+    have = os.statvfs(point).f_flag
+    flags = have & (MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+    if have & ST_RELATIME:
+        flags |= MS_RELATIME
+    return flags if _under(point, "/dev") else flags | MS_NODEV
 
 
 class _Capped(io.TextIOBase):
@@ -503,8 +545,9 @@ def confine(config, sock, alive_r):
     scratch = config["scratch"]
     root = os.geteuid() == 0
     remap = {}
+    cgroups.join(config["cgroup"])  # while /sys is still there
     if namespaces:
-        hide_and_lock(config)
+        build_root(config)
     elif root:
         os.chown(scratch, config["uid"], config["gid"])
         # Without a mount namespace a folder like /root (0700) stays closed to the
