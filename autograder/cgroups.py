@@ -9,6 +9,7 @@ machines: elsewhere `problem` says why there are none, and RLIMIT_AS is all ther
 """
 import os
 import time
+from pathlib import Path
 
 V1, V2 = "/sys/fs/cgroup/memory", "/sys/fs/cgroup"
 
@@ -26,11 +27,6 @@ def _own_group() -> tuple[int, str]:
     raise OSError("no memory cgroup is mounted")
 
 
-def _write(path: str, text: str):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 class MemoryGroups:
     def __init__(self):
         self.version, self.folder, self.problem = 0, None, ""
@@ -38,17 +34,15 @@ class MemoryGroups:
             self.version, own = _own_group()
             folder = f"{own}/gradkit-{os.getpid()}"
             os.mkdir(folder)
-        except OSError as error:
-            self.problem = f"no memory cgroup of its own ({error.strerror or error})"
-            return
-        try:
-            if self.version == 2:
-                with open(f"{folder}/cgroup.controllers") as f:
-                    if "memory" not in f.read().split():
+            try:
+                if self.version == 2:
+                    if "memory" not in Path(f"{folder}/cgroup.controllers").read_text().split():
                         raise OSError("the memory controller is not delegated here")
-                _write(f"{folder}/cgroup.subtree_control", "+memory")
+                    Path(f"{folder}/cgroup.subtree_control").write_text("+memory")
+            except OSError:
+                os.rmdir(folder)
+                raise
         except OSError as error:
-            os.rmdir(folder)
             self.problem = f"no memory cgroup of its own ({error.strerror or error})"
             return
         self.folder = folder
@@ -63,14 +57,14 @@ class MemoryGroups:
             return None
         os.mkdir(group)
         if self.version == 1:
-            _write(f"{group}/memory.limit_in_bytes", str(limit))
+            Path(f"{group}/memory.limit_in_bytes").write_text(str(limit))
             optional = [("memory.memsw.limit_in_bytes", str(limit))]
         else:
-            _write(f"{group}/memory.max", str(limit))
+            Path(f"{group}/memory.max").write_text(str(limit))
             optional = [("memory.swap.max", "0")]
         for file, value in optional:  # absent where the kernel keeps no swap accounts
             try:
-                _write(f"{group}/{file}", value)
+                Path(f"{group}/{file}").write_text(value)
             except OSError:
                 pass
         return group
@@ -102,4 +96,4 @@ class MemoryGroups:
 def join(group: str | None):
     """Move the calling process into `group` (its children follow it)."""
     if group is not None:
-        _write(f"{group}/cgroup.procs", "0")
+        Path(f"{group}/cgroup.procs").write_text("0")

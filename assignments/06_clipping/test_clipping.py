@@ -66,9 +66,8 @@ def global_clip(module, grads, max_norm):
 
 def call(module, function, grads, threshold):
     """The clipped list, whichever of the three clipping functions is called."""
-    if function == "clip_by_global_norm":
-        return global_clip(module, grads, threshold)[0]
-    return returned(function, getattr(module, function)(copies(grads), threshold), grads)
+    got = returned(function, getattr(module, function)(copies(grads), threshold), grads)
+    return got[0] if function == "clip_by_global_norm" else got
 
 
 def assert_all_close(got, want, what, **tolerance):
