@@ -54,6 +54,7 @@ GiB = 2**30
 # socket buffer (208 KiB), so sending a batch never waits for the sandbox.
 AHEAD_CALLS = 16
 AHEAD_BYTES = 128 * 1024
+IMPORT = wire.encode({"import": True})
 
 
 @dataclass(frozen=True)
@@ -305,8 +306,9 @@ class _Sandbox:
         self._frames = FrameReader(self._recv_into, limits.max_output + 4096)
         self._deadline = 0.0
 
-    def start(self, deadline):
-        """Spawn and import; the ready message, or raise StudentError/SandboxSetupError."""
+    def spawn(self):
+        """Have the zygote fork the sandbox. It confines itself and waits: no student code
+        runs before `start`."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         mine, theirs = socket.socketpair()
         for end in (mine, theirs):  # large arrays cross in fewer wake-ups
@@ -324,6 +326,16 @@ class _Sandbox:
         self.sock = mine
         self.pidfd = os.pidfd_open(self.pid)
         self.alive = True
+
+    def start(self, deadline):
+        """Import the module (spawning first if need be); the ready message, or raise
+        _Timeout, _Closed, _Malformed or SandboxSetupError."""
+        if self.pid is None:
+            self.spawn()
+        try:
+            self.send([IMPORT], deadline)
+        except _Closed:  # setup failed: its reason is waiting to be read
+            pass
         reply = self.receive(deadline)
         if not isinstance(reply, dict):
             raise _Malformed("not a dict")
@@ -382,11 +394,16 @@ class _Sandbox:
             return self._finish(kill=False)
         return self._finish(kill=True)
 
+    def terminate(self):
+        """Ask the supervisor to end the student's processes (zygote.py); `kill` waits."""
+        if self.alive:
+            self._signal(signal.SIGTERM)
+
     def kill(self):
         """Kill the sandbox and everything it started; its exit status."""
         if not self.alive:
             return None
-        self._signal(signal.SIGTERM)  # the supervisor ends the student's processes (zygote.py)
+        self.terminate()
         _readable(self.pidfd, 2.0)
         return self._finish(kill=True)
 
@@ -470,8 +487,8 @@ class RemoteModule:
 
     # -- lifetime
 
-    def _start(self):
-        """Start the sandbox; the one-line problem when the module cannot be used, or None."""
+    def _spawn(self):
+        """A new sandbox, confined and waiting to import the module."""
         self._old_serials.add(getattr(self._sandbox, "serial", -1))
         self._forget_plan()  # what was sent ahead died with the old sandbox
         self._owner.scratch_root.mkdir(parents=True, exist_ok=True)
@@ -479,8 +496,16 @@ class RemoteModule:
                                         dir=self._owner.scratch_root))
         self._owner.scratch_dirs.append(scratch)
         self._runs += 1
-        self._sandbox = sandbox = _Sandbox(self._owner.zygote, self._name, self._filename,
-                                           self._source, self._limits, scratch)
+        self._sandbox = _Sandbox(self._owner.zygote, self._name, self._filename, self._source,
+                                 self._limits, scratch)
+        self._sandbox.spawn()
+
+    def _start(self):
+        """Import the module in the sandbox spawned for it (or in a new one once that one
+        ended); the one-line problem when the module cannot be used, or None."""
+        if self._sandbox is None or self._sandbox.serial in self._old_serials or not self._sandbox.alive:
+            self._spawn()
+        sandbox = self._sandbox
         timeout = min(self._limits.start_timeout, self._budget_left())
         started = time.monotonic()
         try:
@@ -508,6 +533,11 @@ class RemoteModule:
         self._constants = {k: wire.encode(v) for k, v in ready["constants"].items()
                            if not isinstance(v, wire.Handle)}
         return None
+
+    def _terminate(self):
+        with self._lock:
+            if self._sandbox is not None:
+                self._sandbox.terminate()
 
     def _close(self):
         with self._lock:
@@ -832,6 +862,17 @@ class SandboxSource:
         # What could not be imported or had to be stopped (timeouts, crashes), a line each,
         # for the student's feedback and the run's summary.
         self.stopped: list[str] = []
+        # Every module's sandbox is spawned now, to import when a test first loads it: the
+        # sandboxes confine themselves together, and much of that is waiting on the kernel.
+        self._spawned = {}
+        try:
+            for name, entry in self.modules.items():
+                if isinstance(entry, tuple):
+                    self._spawned[name] = RemoteModule(self, name, *entry)
+                    self._spawned[name]._spawn()
+        except BaseException:
+            self.close()
+            raise
 
     def expect(self, plan: dict):
         """The calls the test about to run is planned to make (plan.py): module name ->
@@ -849,8 +890,7 @@ class SandboxSource:
         elif isinstance(entry, str):
             module = UnusableModule(entry)
         else:
-            filename, source = entry
-            module = RemoteModule(self, name, filename, source)
+            module = self._spawned.pop(name, None) or RemoteModule(self, name, *entry)
             problem = module._start()
             if problem is not None:
                 self.stopped.append(problem)
@@ -859,10 +899,14 @@ class SandboxSource:
         return module
 
     def close(self):
-        for module in self._loaded.values():
-            if isinstance(module, RemoteModule):
-                module._close()
+        modules = [m for m in [*self._loaded.values(), *self._spawned.values()]
+                   if isinstance(m, RemoteModule)]
+        for module in modules:  # all end at once, then each is waited for
+            module._terminate()
+        for module in modules:
+            module._close()
         self._loaded.clear()
+        self._spawned.clear()
         for path in self.scratch_dirs:
             shutil.rmtree(path, ignore_errors=True)
         self.scratch_dirs.clear()

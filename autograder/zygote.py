@@ -695,6 +695,10 @@ class Server:
     def start(self):
         config = self.config
         try:
+            self.frames.next()  # the grader's word to import, given when a test needs the module
+        except (EOFError, OSError, ValueError):
+            os._exit(0)
+        try:
             self.module = module_from_source(config["source"], config["filename"], config["name"])
         except ModuleProblem as problem:
             send_frame(self.sock, wire.encode({"problem": str(problem)}))
