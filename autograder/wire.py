@@ -15,6 +15,7 @@ integers little-endian. Array data starts on a 16-byte boundary of the message, 
 decoded array is a view of the receive buffer when that buffer is writable.
 """
 import struct
+from math import prod
 
 import numpy as np
 
@@ -52,7 +53,6 @@ def _allowed_dtypes() -> frozenset:
 
 
 DTYPES = _allowed_dtypes()
-_DTYPE_CACHE = {name: np.dtype(name) for name in DTYPES}
 
 
 class WireError(ValueError):
@@ -90,7 +90,14 @@ class Handle:
 
 # --------------------------------------------------------------------------- encoding
 
-class _Encoder:
+# An allowed dtype -> the start of its arrays' header: the tag and the dtype's code.
+_ARRAY_HEAD = {np.dtype(name): b"a" + bytes((len(name),)) + name.encode() for name in DTYPES}
+# Arrays smaller than this are copied into the message with tobytes(), which costs less
+# than the memoryview that spares the copy.
+_SMALL = 1 << 16
+
+
+class _Writer:
     __slots__ = ("out", "max_size", "max_depth", "on_unknown", "on_handle")
 
     def __init__(self, max_size, max_depth, on_unknown, on_handle):
@@ -100,112 +107,109 @@ class _Encoder:
         self.on_unknown = on_unknown
         self.on_handle = on_handle
 
-    def check_size(self, extra=0):
+    def too_large(self, extra=0):
         if len(self.out) + extra > self.max_size:
             raise WireError(f"message larger than {self.max_size} bytes")
 
-    def unknown(self, value, why):
+    def unknown(self, v, why):
         if self.on_unknown is None:
-            raise WireError(f"cannot send {type(value).__name__} ({why})")
-        handle = self.on_unknown(value)
+            raise WireError(f"cannot send {type(v).__name__} ({why})")
+        handle = self.on_unknown(v)
         if type(handle) is not Handle:
             raise WireError("on_unknown must return a Handle")
-        self.handle(handle, 0)
+        self.handle(handle)
 
-    def value(self, v, depth):
-        method = _ENCODE.get(type(v))
-        if method is not None:
-            method(self, v, depth)
-        elif isinstance(v, np.generic) and v.dtype.str in DTYPES and type(v) is v.dtype.type:
-            code = v.dtype.str.encode()
-            self.out += b"g" + bytes((len(code),)) + code + v.tobytes()
-        else:
-            self.unknown(v, "not plain data")
-
-    def none(self, v, depth):
-        self.out += b"N"
-
-    def bool(self, v, depth):
-        self.out += b"T" if v else b"F"
-
-    def float(self, v, depth):
-        self.out += b"f" + _F64.pack(v)
-
-    def int(self, v, depth):
-        if -(1 << 63) <= v < (1 << 63):
-            self.out += b"i" + _I64.pack(v)
-        else:
-            raw = v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
-            self.check_size(len(raw))
-            self.out += b"I" + _U32.pack(len(raw)) + raw
-
-    def str(self, v, depth):
-        raw = v.encode("utf-8", "surrogatepass")
-        if len(raw) > 4096:
-            self.check_size(len(raw))
-        self.out += b"s" + _U32.pack(len(raw)) + raw
-
-    def complex(self, v, depth):
-        self.out += b"c" + _C128.pack(v.real, v.imag)
-
-    def handle(self, handle, depth):
+    def handle(self, handle):
         if self.on_handle is not None:
             self.on_handle(handle)
         name = handle.type_name.encode("utf-8", "replace")[:MAX_NAME]
         self.out += b"h" + _U64.pack(handle.id) + _U32.pack(len(name)) + name
 
-    def sequence(self, v, depth):
-        if depth >= self.max_depth:
-            return self.unknown(v, f"nested deeper than {self.max_depth}")
-        self.out += (b"l" if type(v) is list else b"t") + _U32.pack(len(v))
-        value = self.value
-        depth += 1
-        for item in v:
-            value(item, depth)
-        if len(self.out) > self.max_size:
-            self.check_size()
-
-    def dict(self, v, depth):
-        if depth >= self.max_depth:
-            return self.unknown(v, f"nested deeper than {self.max_depth}")
-        for key in v:
-            if type(key) is not str:
-                return self.unknown(v, "a dict whose keys are not all str")
-        out = self.out
-        out += b"d" + _U32.pack(len(v))
-        value = self.value
-        depth += 1
-        for key, item in v.items():
-            raw = key.encode("utf-8", "surrogatepass")
-            out += _U32.pack(len(raw)) + raw
-            value(item, depth)
-        if len(out) > self.max_size:
-            self.check_size()
-
-    def array(self, a, depth):
-        code = a.dtype.str
-        if code not in DTYPES or a.dtype.fields is not None or a.dtype.subdtype is not None:
+    def array(self, a):
+        head = _ARRAY_HEAD.get(a.dtype)
+        if head is None:
             return self.unknown(a, f"an array of dtype {a.dtype}")
-        if a.ndim > MAX_NDIM:
-            return self.unknown(a, f"an array of {a.ndim} dimensions")
-        self.check_size(a.nbytes + 64 + 8 * a.ndim)
+        ndim = a.ndim
+        if ndim > MAX_NDIM:
+            return self.unknown(a, f"an array of {ndim} dimensions")
+        nbytes = a.nbytes
         out = self.out
-        raw = code.encode()
-        out += b"a" + bytes((len(raw),)) + raw + bytes((0 if a.flags.writeable else 1, a.ndim))
-        if a.ndim:
-            out += _SHAPES[a.ndim].pack(*a.shape)
-        out += bytes(-len(out) % ALIGN)
-        if a.size:
-            if a.flags.c_contiguous:
-                out += a.data.cast("B") if a.ndim else a.tobytes()
+        if len(out) + nbytes + 64 + 8 * ndim > self.max_size:
+            self.too_large(nbytes + 64 + 8 * ndim)
+        out += head + bytes((0 if a.flags.writeable else 1, ndim))
+        if ndim:
+            out += _SHAPES[ndim].pack(*a.shape)
+        out += _PADDING[-len(out) % ALIGN]
+        if nbytes >= _SMALL and a.flags.c_contiguous:
+            out += a.data.cast("B")
+        elif nbytes:
+            out += a.tobytes()
+
+    def value(self, v, depth):
+        t = type(v)
+        if t is np.ndarray:
+            self.array(v)
+        elif t is float:
+            self.out += b"f" + _F64.pack(v)
+        elif t is tuple or t is list:
+            if depth >= self.max_depth:
+                return self.unknown(v, f"nested deeper than {self.max_depth}")
+            self.out += (b"l" if t is list else b"t") + _U32.pack(len(v))
+            depth += 1
+            for item in v:
+                self.value(item, depth)
+            if len(self.out) > self.max_size:
+                self.too_large()
+        elif t is dict:
+            if depth >= self.max_depth:
+                return self.unknown(v, f"nested deeper than {self.max_depth}")
+            for key in v:
+                if type(key) is not str:
+                    return self.unknown(v, "a dict whose keys are not all str")
+            out = self.out
+            out += b"d" + _U32.pack(len(v))
+            depth += 1
+            for key, item in v.items():
+                raw = _KEYS.get(key)
+                if raw is None:
+                    raw = key.encode("utf-8", "surrogatepass")
+                    raw = _U32.pack(len(raw)) + raw
+                out += raw
+                self.value(item, depth)
+            if len(out) > self.max_size:
+                self.too_large()
+        elif t is str:
+            raw = v.encode("utf-8", "surrogatepass")
+            if len(raw) > 4096:
+                self.too_large(len(raw))
+            self.out += b"s" + _U32.pack(len(raw)) + raw
+        elif t is int:
+            if -(1 << 63) <= v < (1 << 63):
+                self.out += b"i" + _I64.pack(v)
             else:
-                out += a.tobytes()
+                raw = v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
+                self.too_large(len(raw))
+                self.out += b"I" + _U32.pack(len(raw)) + raw
+        elif v is None:
+            self.out += b"N"
+        elif t is bool:
+            self.out += b"T" if v else b"F"
+        elif t is complex:
+            self.out += b"c" + _C128.pack(v.real, v.imag)
+        elif t is Handle:
+            self.handle(v)
+        elif isinstance(v, np.generic) and v.dtype.str in DTYPES and t is v.dtype.type:
+            code = v.dtype.str.encode()
+            self.out += b"g" + bytes((len(code),)) + code + v.tobytes()
+        else:
+            self.unknown(v, "not plain data")
 
 
-_ENCODE = {type(None): _Encoder.none, bool: _Encoder.bool, int: _Encoder.int,
-           float: _Encoder.float, str: _Encoder.str, complex: _Encoder.complex,
-           list: _Encoder.sequence, tuple: _Encoder.sequence, dict: _Encoder.dict,
-           np.ndarray: _Encoder.array, Handle: _Encoder.handle}
+_PADDING = [bytes(n) for n in range(ALIGN)]
+# The keys of the messages the grader and its sandboxes exchange, ready to write.
+_KEYS = {key: _U32.pack(len(key)) + key.encode()
+         for key in ("call", "args", "kwargs", "release", "warnings", "mutated", "value",
+                     "error", "type", "message", "where", "builtin", "kind")}
 
 
 def encode_buffer(value, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH,
@@ -216,13 +220,13 @@ def encode_buffer(value, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH
     max_depth); without it such a value raises WireError. on_handle(handle) sees every
     Handle written, and may raise to refuse it.
     """
-    encoder = _Encoder(max_size, max_depth, on_unknown, on_handle)
+    writer = _Writer(max_size, max_depth, on_unknown, on_handle)
     try:
-        encoder.value(value, 0)
+        writer.value(value, 0)
     except RecursionError:
         raise WireError("value nested too deeply") from None
-    encoder.check_size()
-    return encoder.out
+    writer.too_large()
+    return writer.out
 
 
 def encode(value, **options) -> bytes:
@@ -231,6 +235,11 @@ def encode(value, **options) -> bytes:
 
 # --------------------------------------------------------------------------- decoding
 
+# dtype code as written (b"<f8") -> dtype, for the allowed ones only.
+_DTYPE_BY_CODE = {name.encode(): np.dtype(name) for name in DTYPES}
+_BOOL = np.dtype(bool)
+
+
 def _check_bool(a):
     if a.dtype.kind == "b" and a.size and a.view(np.uint8).max() > 1:
         raise WireError("bool array holds a byte other than 0 or 1")
@@ -238,9 +247,9 @@ def _check_bool(a):
 
 def _dtype(buf, pos):
     n = buf[pos]
-    code = bytes(buf[pos + 1:pos + 1 + n]).decode("ascii", "replace")
-    dtype = _DTYPE_CACHE.get(code)
+    dtype = _DTYPE_BY_CODE.get(bytes(buf[pos + 1:pos + 1 + n]))
     if dtype is None:
+        code = bytes(buf[pos + 1:pos + 1 + n]).decode("ascii", "replace")
         raise WireError(f"dtype {code[:20]!r} is not allowed")
     return dtype, pos + 1 + n
 
@@ -266,75 +275,90 @@ def decode(data, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH,
     end = len(buf)
     if end > max_size:
         raise WireError(f"message of {end} bytes exceeds the {max_size}-byte limit")
-    if bytes(buf[:len(MAGIC)]) != MAGIC:
+    if buf[:3] != MAGIC:
         raise WireError("not a gradkit wire message (bad magic)")
-    writable = not buf.readonly
-    pos = len(MAGIC)
-    items_left = max_items
-    u32 = _U32.unpack_from
+    reader = _Reader(buf, end, max_depth, max_items, on_handle)
+    try:
+        result = reader.value(0)
+    except (struct.error, IndexError):
+        raise WireError(f"message truncated at byte {min(reader.pos, end)}") from None
+    except RecursionError:
+        raise WireError("message nested too deeply") from None
+    if reader.pos != end:
+        raise WireError(f"{end - reader.pos} trailing bytes after the value" if reader.pos < end
+                        else f"message truncated at byte {end}")
+    return result
 
-    def take(n):
-        nonlocal pos
-        start = pos
-        if start + n > end:
+
+class _Reader:
+    __slots__ = ("buf", "pos", "end", "max_depth", "max_items", "items_left", "on_handle",
+                 "writable")
+
+    def __init__(self, buf, end, max_depth, max_items, on_handle):
+        self.buf, self.pos, self.end = buf, len(MAGIC), end
+        self.max_depth, self.max_items, self.items_left = max_depth, max_items, max_items
+        self.on_handle = on_handle
+        self.writable = not buf.readonly
+
+    def take(self, n):
+        start = self.pos
+        if start + n > self.end:
             raise WireError(f"message truncated at byte {start}")
-        pos = start + n
+        self.pos = start + n
         return start
 
-    def text():
-        nonlocal pos
-        n = u32(buf, pos)[0]
-        start = pos + 4
-        pos = start + n
-        if pos > end:
+    def text(self):
+        start = self.pos + 4
+        stop = start + _U32.unpack_from(self.buf, self.pos)[0]
+        if stop > self.end:
             raise WireError(f"message truncated at byte {start}")
+        self.pos = stop
         try:
-            return str(buf[start:pos], "utf-8", "surrogatepass")
+            return str(self.buf[start:stop], "utf-8", "surrogatepass")
         except UnicodeDecodeError:
             raise WireError(f"invalid UTF-8 at byte {start}") from None
 
-    def count():
-        nonlocal pos, items_left
-        n = u32(buf, pos)[0]
-        pos += 4
-        if n > end - pos:
+    def count(self):
+        n = _U32.unpack_from(self.buf, self.pos)[0]
+        self.pos += 4
+        if n > self.end - self.pos:
             raise WireError(f"item count {n} exceeds the message size")
-        items_left -= n
-        if items_left < 0:
-            raise WireError(f"more than {max_items} items in lists, tuples and dicts")
+        self.items_left -= n
+        if self.items_left < 0:
+            raise WireError(f"more than {self.max_items} items in lists, tuples and dicts")
         return n
 
-    def value(depth):
-        nonlocal pos
-        if pos >= end:
+    def value(self, depth):
+        pos = self.pos
+        if pos >= self.end:
             raise WireError(f"message truncated at byte {pos}")
-        tag = buf[pos]
-        pos += 1
-        if tag == 0x66:  # f
-            pos += 8
-            return _F64.unpack_from(buf, pos - 8)[0]
-        if tag == 0x69:  # i
-            pos += 8
-            return _I64.unpack_from(buf, pos - 8)[0]
-        if tag == 0x73:  # s
-            return text()
+        tag = self.buf[pos]
+        self.pos = pos + 1
         if tag == 0x61:  # a
-            return array()
+            return self.array()
+        if tag == 0x66:  # f
+            self.pos = pos + 9
+            return _F64.unpack_from(self.buf, pos + 1)[0]
+        if tag == 0x6C or tag == 0x74:  # l t
+            if depth >= self.max_depth:
+                raise WireError(f"nested deeper than {self.max_depth}")
+            items = [self.value(depth + 1) for _ in range(self.count())]
+            return items if tag == 0x6C else tuple(items)
         if tag == 0x64:  # d
-            if depth >= max_depth:
-                raise WireError(f"nested deeper than {max_depth}")
+            if depth >= self.max_depth:
+                raise WireError(f"nested deeper than {self.max_depth}")
             result = {}
-            for _ in range(count()):
-                key = text()
+            for _ in range(self.count()):
+                key = self.text()
                 if key in result:
                     raise WireError(f"duplicate dict key {key[:40]!r}")
-                result[key] = value(depth + 1)
+                result[key] = self.value(depth + 1)
             return result
-        if tag == 0x6C or tag == 0x74:  # l t
-            if depth >= max_depth:
-                raise WireError(f"nested deeper than {max_depth}")
-            items = [value(depth + 1) for _ in range(count())]
-            return items if tag == 0x6C else tuple(items)
+        if tag == 0x73:  # s
+            return self.text()
+        if tag == 0x69:  # i
+            self.pos = pos + 9
+            return _I64.unpack_from(self.buf, pos + 1)[0]
         if tag == 0x4E:  # N
             return None
         if tag == 0x54:  # T
@@ -342,71 +366,57 @@ def decode(data, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH,
         if tag == 0x46:  # F
             return False
         if tag == 0x63:  # c
-            pos += 16
-            real, imag = _C128.unpack_from(buf, pos - 16)
+            self.pos = pos + 17
+            real, imag = _C128.unpack_from(self.buf, pos + 1)
             return complex(real, imag)
         if tag == 0x49:  # I
-            n = u32(buf, pos)[0]
-            pos += 4
-            start = take(n)
+            n = _U32.unpack_from(self.buf, pos + 1)[0]
+            self.pos = pos + 5
+            start = self.take(n)
             if n == 0:
                 raise WireError("empty big integer")
-            return int.from_bytes(buf[start:start + n], "little", signed=True)
+            return int.from_bytes(self.buf[start:start + n], "little", signed=True)
         if tag == 0x67:  # g
-            dtype, pos = _dtype(buf, pos)
-            start = take(dtype.itemsize)
-            raw = np.frombuffer(buf[start:start + dtype.itemsize], dtype)
+            dtype, self.pos = _dtype(self.buf, self.pos)
+            start = self.take(dtype.itemsize)
+            raw = np.frombuffer(self.buf[start:start + dtype.itemsize], dtype)
             _check_bool(raw)
             return raw[0]
         if tag == 0x68:  # h
-            ident = _U64.unpack_from(buf, pos)[0]
-            pos += 8
-            if u32(buf, pos)[0] > MAX_NAME:
+            ident = _U64.unpack_from(self.buf, pos + 1)[0]
+            self.pos = pos + 9
+            if _U32.unpack_from(self.buf, self.pos)[0] > MAX_NAME:
                 raise WireError("handle type name too long")
-            handle = Handle(ident, text())
-            return handle if on_handle is None else on_handle(handle)
-        raise WireError(f"unknown tag {tag:#04x} at byte {pos - 1}")
+            handle = Handle(ident, self.text())
+            return handle if self.on_handle is None else self.on_handle(handle)
+        raise WireError(f"unknown tag {tag:#04x} at byte {pos}")
 
-    def array():
-        nonlocal pos
-        dtype, pos = _dtype(buf, pos)
+    def array(self):
+        buf = self.buf
+        dtype, pos = _dtype(buf, self.pos)
         flags, ndim = buf[pos], buf[pos + 1]
-        pos += 2
         if flags > 1:
             raise WireError(f"bad array flags {flags}")
         if ndim > MAX_NDIM:
             raise WireError(f"array of {ndim} dimensions")
-        shape = _SHAPES[ndim].unpack_from(buf, pos)
-        pos += 8 * ndim
-        size = 1
-        for n in shape:
-            if n >= 1 << 48:
-                raise WireError(f"array dimension {n} too large")
-            size *= n
-        take(-pos % ALIGN)
-        start = take(size * dtype.itemsize)
-        if size:
-            a = np.frombuffer(buf, dtype, size, start)
-            if not (writable and a.flags.aligned):
-                a = a.copy()
-            _check_bool(a)
-        else:
-            a = np.empty(0, dtype)
+        shape = _SHAPES[ndim].unpack_from(buf, pos + 2)
+        pos += 2 + 8 * ndim
+        if ndim and max(shape) >= 1 << 48:
+            raise WireError(f"array dimension {max(shape)} too large")
+        size = prod(shape)
+        self.pos = pos + -pos % ALIGN
+        start = self.take(size * dtype.itemsize)
         try:
-            a = a.reshape(shape)
+            if not size:
+                a = np.empty(shape, dtype)
+            else:
+                a = np.ndarray(shape, dtype, buf, start)
+                if not (self.writable and a.flags.aligned):
+                    a = a.copy()
         except ValueError as error:
             raise WireError(f"bad array shape {shape}: {error}") from None
+        if dtype is _BOOL:
+            _check_bool(a)
         if flags:
             a.flags.writeable = False
         return a
-
-    try:
-        result = value(0)
-    except (struct.error, IndexError):
-        raise WireError(f"message truncated at byte {min(pos, end)}") from None
-    except RecursionError:
-        raise WireError("message nested too deeply") from None
-    if pos != end:
-        raise WireError(f"{end - pos} trailing bytes after the value" if pos < end
-                        else f"message truncated at byte {end}")
-    return result
