@@ -733,7 +733,8 @@ class RemoteModule:
             raise _Malformed("not a dict")
         if reply.get("error") == {"kind": "stale"}:
             return reply
-        warns, mutated = reply.get("warnings"), reply.get("mutated")
+        # Either is left out when empty: most calls warn of nothing and change no argument.
+        warns, mutated = reply.get("warnings", []), reply.get("mutated", [])
         # The sandbox sends at most MAX_WARNINGS: more is a forged reply, which would cost
         # this process time re-raising them outside the module's time budget.
         if not (isinstance(warns, list) and len(warns) <= MAX_WARNINGS
@@ -757,12 +758,12 @@ class RemoteModule:
         if error == {"kind": "stale"}:
             raise StudentError(f"a value {self._name} returned earlier is no longer available "
                                "in its sandbox")
-        for path, new in reply["mutated"]:
+        for path, new in reply.get("mutated", ()):
             target = _walk((args, kwargs), path)
             if (isinstance(target, np.ndarray) and target.shape == new.shape
                     and target.dtype == new.dtype and target.flags.writeable):
                 np.copyto(target, new)
-        for category, message in reply["warnings"]:
+        for category, message in reply.get("warnings", ()):
             cls = getattr(builtins, category, None)
             if not (isinstance(cls, type) and issubclass(cls, Warning)):
                 cls = RuntimeWarning
@@ -775,7 +776,9 @@ class RemoteModule:
 def call_request(function: str, args: tuple, kwargs: dict, release=()) -> dict:
     """The message that asks a sandbox to call `function`; `release` lists the handles
     this process no longer holds."""
-    request = {"call": function, "args": args, "kwargs": kwargs}
+    request = {"call": function, "args": args}
+    if kwargs:
+        request["kwargs"] = kwargs
     if release:
         request["release"] = list(release)
     return request

@@ -342,7 +342,10 @@ class _Reader:
         if tag == 0x6C or tag == 0x74:  # l t
             if depth >= self.max_depth:
                 raise WireError(f"nested deeper than {self.max_depth}")
-            items = [self.value(depth + 1) for _ in range(self.count())]
+            n = self.count()
+            if not n:
+                return [] if tag == 0x6C else ()
+            items = [self.value(depth + 1) for _ in range(n)]
             return items if tag == 0x6C else tuple(items)
         if tag == 0x64:  # d
             if depth >= self.max_depth:

@@ -665,7 +665,7 @@ class Server:
         try:
             data = wire.encode_buffer(message, max_size=self.max_output, on_unknown=self.keep)
         except wire.WireError as error:
-            data = wire.encode_buffer({"warnings": [], "mutated": [], "error": {
+            data = wire.encode_buffer({"error": {
                 "type": "", "builtin": False, "where": "",
                 "message": f"its return value is too large to send back (over the "
                            f"{self.max_output / 2**20:g} MiB limit)"
@@ -738,7 +738,7 @@ class Server:
         for ident in message.get("release", ()):
             if ident >> HANDLE_BITS == self.serial:
                 self.table.pop(ident & 0xFFFFFFFF, None)
-        name, args, kwargs = message["call"], message["args"], message["kwargs"]
+        name, args, kwargs = message["call"], message["args"], message.get("kwargs", {})
         arrays = []
         _array_leaves((args, kwargs), [], arrays)
         before = [(a.shape, a.dtype, a.tobytes()) for _, a in arrays]
@@ -752,8 +752,12 @@ class Server:
                 error = _describe(raised)
         if os.getpid() != self.pid:  # a child the student forked came back here
             os._exit(0)
-        reply = {"warnings": [_warning(w) for w in caught[:MAX_WARNINGS]],
-                 "mutated": [[path, a] for (path, a), b in zip(arrays, before) if _changed(a, b)]}
+        reply = {}
+        if caught:
+            reply["warnings"] = [_warning(w) for w in caught[:MAX_WARNINGS]]
+        mutated = [[path, a] for (path, a), b in zip(arrays, before) if _changed(a, b)]
+        if mutated:
+            reply["mutated"] = mutated
         if error is None:
             reply["value"] = value
         else:
