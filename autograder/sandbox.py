@@ -295,7 +295,8 @@ class _Closed(Exception):
 
 
 class _Sandbox:
-    """One live sandbox process: the student's module imported, answering calls."""
+    """One sandbox process: spawned, confined and waiting; once started, the student's
+    module imported and answering calls."""
 
     def __init__(self, zygote, name, filename, source, limits, scratch: Path):
         self.zygote, self.name, self.filename, self.source = zygote, name, filename, source

@@ -8,7 +8,8 @@ configuration and one end of a socketpair; the zygote forks:
                       └─> student process, PID 1 of its own PID namespace: moves into
                           a new, read-only root holding only the system's folders, the
                           standard library and numpy, drops to an unprivileged uid, sets
-                          rlimits, imports the student's module and answers calls.
+                          rlimits, waits for the grader's word, imports the student's
+                          module and answers calls.
 
 The supervisor only waits and mirrors the student process's end as its exit status
 (128 + signal number when killed). Killing the supervisor kills the student process

@@ -144,6 +144,26 @@ def test_process_ending_imports_make_the_module_unusable(load):
     assert "did not finish importing within 1 s" in endless._reason
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time of `pid` and of the children it reaped."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_sandbox_spawned_ahead_runs_no_student_code_until_its_module_is_loaded(zygote, tmp_path):
+    """Every module's sandbox is spawned with the source, but an import that never ends
+    must not burn the processor the tests run on before a test asks for the module."""
+    limits = Limits(start_timeout=1.0)
+    with SandboxSource(zygote, {"spin": ("spin.py", "while True:\n    pass\n")}, limits,
+                       tmp_path) as source:
+        supervisor = source._spawned["spin"]._sandbox.pid
+        time.sleep(1.0)
+        children = open(f"/proc/{supervisor}/task/{supervisor}/children").read().split()
+        assert len(children) == 1
+        assert _cpu_seconds(int(children[0])) < 0.3
+        assert "did not finish importing within 1 s" in source.load("spin", tmp_path)._reason
+
+
 def test_names_a_module_lacks_or_hides_are_not_reachable(load):
     module = load("""
         def f():
