@@ -504,7 +504,7 @@ class RemoteModule:
     def _start(self):
         """Import the module in the sandbox spawned for it (or in a new one once that one
         ended); the one-line problem when the module cannot be used, or None."""
-        if self._sandbox is None or self._sandbox.serial in self._old_serials or not self._sandbox.alive:
+        if self._sandbox is None or not self._sandbox.alive:
             self._spawn()
         sandbox = self._sandbox
         timeout = min(self._limits.start_timeout, self._budget_left())
