@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _pytest.config import _prepareconfig
+from threadpoolctl import threadpool_limits
 
 from autograder import kit, memo, plan, pool
 from autograder.loader import LocalSource
@@ -177,13 +178,21 @@ class Prepared:
         self.close()
 
 
+def one_thread():
+    """Have torch and numpy's BLAS run on one thread each, here and in the processes this one
+    forks: they must not inherit a started thread pool, and one thread keeps grading
+    deterministic. In a worker pinned to one processor, with torch imported, OpenBLAS's
+    threads spin: a layer's backward product, a (128, 64) by a (64, 64) transposed, took 8 ms
+    of a core instead of 51 us (bench/blas_in_a_worker.py)."""
+    import torch
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
 def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1) -> Prepared:
     """Open the suite of `assignments`, record its examples in `jobs` processes, and fill
     the oracle's memo by running them on the solutions, which must pass."""
-    # Forked children must not inherit a started thread pool; one thread also keeps
-    # grading deterministic.
-    import torch
-    torch.set_num_threads(1)
+    one_thread()
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
     keep_freed_memory()
     import reference

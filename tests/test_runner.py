@@ -1,9 +1,11 @@
 """Private tests (private/NN_name/test_*.py) join the public ones under their assignment."""
+import os
 import textwrap
 import warnings
 
 import pytest
 from hypothesis.errors import HypothesisDeprecationWarning
+from threadpoolctl import threadpool_info
 
 from autograder import kit, runner
 from autograder.loader import LocalSource
@@ -138,3 +140,13 @@ def test_a_student_changing_a_shared_array_cannot_reach_the_next_run(tmp_path):
         items = [item for item in suite.session.items if "module_constant" in item.name]
         assert total(suite.run(LocalSource(tmp_path / "poisoner"), items=items)) == 0
         assert total(suite.run(LocalSource(kit.SOLUTIONS), items=items)) == 1
+
+
+def test_a_worker_forked_from_the_prepared_grader_runs_blas_on_one_thread():
+    """OpenBLAS's own threads spin in a worker pinned to one processor (runner.one_thread).
+    On a one-processor machine BLAS has one thread anyway, and this cannot fail there."""
+    with runner.prepare(["07_diagnostics"]):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if {pool["num_threads"] for pool in threadpool_info()} == {1} else 1)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, threadpool_info()
