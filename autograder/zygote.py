@@ -21,6 +21,7 @@ sends is plain data in `autograder.wire` format; the grader treats it as hostile
 """
 import builtins
 import ctypes
+import gc
 import io
 import os
 import re
@@ -227,6 +228,9 @@ def main(ctl_fd: int):
     path = [p for p in sys.path if p and any(_under(os.path.realpath(p), k) for k in keep)]
     send_frame(ctl, wire.encode({"pid": os.getpid(), "uid": os.geteuid(), "keep": keep,
                                  "memory_groups": groups.problem}))
+    # What the zygote holds now is never garbage: out of the collector's sight, a sandbox's
+    # collections do not walk it, nor copy the pages they would touch (4 ms of a start's 27).
+    gc.freeze()
     try:
         while True:
             try:
