@@ -8,13 +8,14 @@ generating every example, each time), JOBS at a time.
     python bench/grade_bench.py --students 100 --baseline 6
     python bench/grade_bench.py --students 40 --only correct --baseline 0
 
-The time preparing the tests (printed) is a fair gauge of how fast the machine is at the
-moment: on a shared machine, compare runs only when it is about the same.
+The time preparing the tests and the steal time (both printed) gauge how busy the machine's
+host is: on a shared machine, compare runs only when both are about the same.
 """
 import argparse
 import concurrent.futures
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,12 +27,24 @@ sys.path.insert(0, str(KIT / "bench"))
 from make_class import KINDS, make_class  # noqa: E402
 
 
-def autograde(submissions: Path, out: Path, jobs: int) -> tuple[float, str]:
-    start = time.perf_counter()
+def steal() -> float:
+    """Seconds the hypervisor gave this machine's processors to others, so far (Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def autograde(submissions: Path, out: Path, jobs: int) -> tuple[float, float, str]:
+    """Wall time, processor time (the grader, its workers and every sandbox) and output."""
+    start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run([sys.executable, "-c", "from autograder.cli import main; main()",
                           str(submissions), "--out", str(out), "-j", str(jobs)],
                          capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, run.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+    return time.perf_counter() - start, cpu, run.stdout
 
 
 def naive(student: Path, scratch: Path) -> float:
@@ -54,13 +67,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_class(tmp / "class", args.students, kinds=[args.only] if args.only else KINDS)
-        total, output = autograde(tmp / "class", tmp / "out", args.jobs)
+        stolen = steal()
+        total, cpu, output = autograde(tmp / "class", tmp / "out", args.jobs)
+        stolen = steal() - stolen
         rate = float(re.search(r"([\d.]+) students/s", output).group(1))
         print(output.strip().splitlines()[-1])
         print(f"autograde: {args.students} students in {total:.1f} s wall "
               f"({args.students / total:.2f} students/s overall, {rate:.2f} students/s "
               f"once the tests are prepared: {1 / rate:.2f} s of wall time, "
-              f"{args.jobs / rate:.2f} s of a core per student)")
+              f"{args.jobs / rate:.2f} s of a core per student); {cpu:.0f} s of processor "
+              f"time in all, preparing included")
+        # On a shared virtual machine other guests' load slows every run, counted or not:
+        # compare runs only when this is small.
+        print(f"steal time meanwhile: {stolen:.1f} s")
         if not args.baseline:
             return
         # Broken students are left out of the baseline: an endless loop would hang plain pytest.
