@@ -74,9 +74,9 @@ def main():
         print(output.strip().splitlines()[-1])
         print(f"autograde: {args.students} students in {total:.1f} s wall "
               f"({args.students / total:.2f} students/s overall, {rate:.2f} students/s "
-              f"once the tests are prepared: {1 / rate:.2f} s of wall time, "
-              f"{args.jobs / rate:.2f} s of a core per student); {cpu:.0f} s of processor "
-              f"time in all, preparing included")
+              f"once the tests are prepared: {1 / rate:.2f} s of wall time per student); "
+              f"{cpu:.0f} s of processor time in all, {cpu / args.students:.2f} s a student "
+              f"with the preparing shared out")
         # On a shared virtual machine other guests' load slows every run, counted or not:
         # compare runs only when this is small.
         print(f"steal time meanwhile: {stolen:.1f} s")
