@@ -77,8 +77,6 @@ def main():
               f"once the tests are prepared: {1 / rate:.2f} s of wall time per student); "
               f"{cpu:.0f} s of processor time in all, {cpu / args.students:.2f} s a student "
               f"with the preparing shared out")
-        # On a shared virtual machine other guests' load slows every run, counted or not:
-        # compare runs only when this is small.
         print(f"steal time meanwhile: {stolen:.1f} s")
         if not args.baseline:
             return
