@@ -25,28 +25,23 @@ def given_arguments(item, kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k not in item.funcargs}
 
 
-def spread(examples: list, explicit: int, budget: int) -> list:
-    """At most `budget` examples: the explicit @example cases (Hypothesis runs them first),
-    then generated ones evenly spaced, so that small and large cases both stay."""
-    generated = examples[explicit:]
-    room = max(budget - explicit, 0)
-    if len(generated) > room:
-        generated = [generated[round(k * (len(generated) - 1) / max(room - 1, 1))]
-                     for k in range(room)]
-    return examples[:explicit] + generated
+class _Enough(pytest.skip.Exception):
+    """A test has run its budget of examples. Hypothesis lets a skip through at once, without
+    running any example again, so raising one ends the generation there."""
 
 
 class Recorder:
-    """Keeps the examples each Hypothesis test ran with: nodeid -> [kwargs, ...], at most
-    `budget` of them per test; and, from `log` (the source the tests run on), the plan of
-    the calls each test makes on those examples: nodeid -> module -> requests (plan.py)."""
+    """Keeps the examples each Hypothesis test ran with: nodeid -> [kwargs, ...], the first
+    `budget` of them (more only if the test has more explicit cases), and stops the test
+    there; and, from `log` (the source the tests run on), the plan of the calls each test
+    makes on those examples: nodeid -> module -> requests (plan.py)."""
 
     def __init__(self, budget: int, log):
         self.budget, self.log = budget, log
         self.examples: dict[str, list[dict]] = {}
         self.plans: dict[str, dict] = {}
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
         self.log.new_test()
         start = len(self.log.entries)
@@ -56,12 +51,19 @@ class Recorder:
             self.plans[item.nodeid] = self.log.plan([(start, len(self.log.entries))])
             return
         inner, examples, interactive = handle.inner_test, [], []
+        explicit, runs = len(getattr(item.obj, "hypothesis_explicit_examples", ())), 0
 
         def recording(*args, **kwargs):
+            nonlocal runs
+            runs += 1
             drawn = given_arguments(item, kwargs)
             if any(isinstance(v, DataObject) for v in drawn.values()):
                 interactive.append(True)
                 return inner(*args, **kwargs)
+            # The explicit cases (Hypothesis runs them first) all stay; generated ones
+            # until the budget is met. They are then the first a student's own run meets.
+            if runs > explicit and len(examples) >= self.budget:
+                raise _Enough
             kept = fresh(drawn)
             start = len(self.log.entries)
             result = inner(*args, **kwargs)
@@ -72,13 +74,13 @@ class Recorder:
         handle.inner_test = recording
         try:
             yield
+        except _Enough:
+            pass
         finally:
             handle.inner_test = inner
         if not interactive:
-            explicit = len(getattr(item.obj, "hypothesis_explicit_examples", ()))
-            kept = spread(examples, explicit, self.budget)
-            self.examples[item.nodeid] = [example for example, _ in kept]
-            self.plans[item.nodeid] = self.log.plan([calls for _, calls in kept])
+            self.examples[item.nodeid] = [example for example, _ in examples]
+            self.plans[item.nodeid] = self.log.plan([calls for _, calls in examples])
 
 
 class Replayer:

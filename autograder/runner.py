@@ -25,9 +25,9 @@ from autograder.replay import Recorder, Replayer
 from autograder.zygote import keep_freed_memory
 
 PRIVATE = kit.ROOT / "private"
-# Examples replayed per property test. A student's own run meets 25 fresh ones; the grader
-# replays 12 of those the solutions met (the explicit cases and an even spread), which
-# the known-bad variants in tests/students show to be enough, at half the cost.
+# Examples replayed per property test. A student's own run meets 25; the grader replays the
+# first 12 of them (the explicit cases first), which the known-bad variants in
+# tests/students show to be enough, at half the cost of grading and of generating them.
 REPLAYED_EXAMPLES = 12
 
 

@@ -7,8 +7,9 @@ import pytest
 from hypothesis.errors import HypothesisDeprecationWarning
 from threadpoolctl import threadpool_info
 
-from autograder import kit, runner
+from autograder import kit, plan, runner
 from autograder.loader import LocalSource
+from autograder.replay import Recorder
 
 PRIVATE_TEST = '''
 import numpy as np
@@ -93,6 +94,23 @@ def test_the_examples_do_not_depend_on_how_many_processes_record_them():
                              prepared.plans, prepared.maxima))
     assert len(recorded[0][0]) > 10
     assert recorded[0] == recorded[1]
+
+
+def test_the_grader_replays_the_first_examples_a_students_own_run_meets():
+    """Recording stops generating at the budget, and what it keeps is the start of the 25
+    examples a student's run of the same tests meets: passing them locally means passing
+    them in the grader."""
+    with runner.Suite(runner.test_files(["07_diagnostics"])) as suite:
+        recorders = {budget: Recorder(budget, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+                     for budget in (runner.REPLAYED_EXAMPLES, 10**6)}
+        for recorder in recorders.values():
+            suite.run(recorder.log, recorder)
+    replayed, local = (recorders[b].examples for b in recorders)
+    assert replayed.keys() == local.keys() and len(replayed) > 5
+    for nodeid, examples in replayed.items():
+        assert len(examples) == runner.REPLAYED_EXAMPLES < len(local[nodeid]), nodeid
+        assert repr(examples) == repr(local[nodeid][:len(examples)]), nodeid
+    assert len(recorders[runner.REPLAYED_EXAMPLES].log.entries) < len(recorders[10**6].log.entries) / 1.5
 
 
 class BrokenRecorder:
