@@ -51,18 +51,16 @@ class Recorder:
             self.plans[item.nodeid] = self.log.plan([(start, len(self.log.entries))])
             return
         inner, examples, interactive = handle.inner_test, [], []
-        explicit, runs = len(getattr(item.obj, "hypothesis_explicit_examples", ())), 0
+        # The explicit cases (Hypothesis runs them first) all stay, then generated ones until
+        # the budget is met: the first a student's own run meets.
+        budget = max(self.budget, len(getattr(item.obj, "hypothesis_explicit_examples", ())))
 
         def recording(*args, **kwargs):
-            nonlocal runs
-            runs += 1
             drawn = given_arguments(item, kwargs)
             if any(isinstance(v, DataObject) for v in drawn.values()):
                 interactive.append(True)
                 return inner(*args, **kwargs)
-            # The explicit cases (Hypothesis runs them first) all stay; generated ones
-            # until the budget is met. They are then the first a student's own run meets.
-            if runs > explicit and len(examples) >= self.budget:
+            if len(examples) >= budget:
                 raise _Enough
             kept = fresh(drawn)
             start = len(self.log.entries)

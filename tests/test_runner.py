@@ -100,17 +100,18 @@ def test_the_grader_replays_the_first_examples_a_students_own_run_meets():
     """Recording stops generating at the budget, and what it keeps is the start of the 25
     examples a student's run of the same tests meets: passing them locally means passing
     them in the grader."""
+    def recorder(budget):
+        return Recorder(budget, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+
+    grader, student = recorder(runner.REPLAYED_EXAMPLES), recorder(10**6)
     with runner.Suite(runner.test_files(["07_diagnostics"])) as suite:
-        recorders = {budget: Recorder(budget, plan.CallLog(LocalSource(kit.SOLUTIONS)))
-                     for budget in (runner.REPLAYED_EXAMPLES, 10**6)}
-        for recorder in recorders.values():
-            suite.run(recorder.log, recorder)
-    replayed, local = (recorders[b].examples for b in recorders)
-    assert replayed.keys() == local.keys() and len(replayed) > 5
-    for nodeid, examples in replayed.items():
-        assert len(examples) == runner.REPLAYED_EXAMPLES < len(local[nodeid]), nodeid
-        assert repr(examples) == repr(local[nodeid][:len(examples)]), nodeid
-    assert len(recorders[runner.REPLAYED_EXAMPLES].log.entries) < len(recorders[10**6].log.entries) / 1.5
+        for each in (grader, student):
+            suite.run(each.log, each)
+    assert grader.examples.keys() == student.examples.keys() and len(grader.examples) > 5
+    for nodeid, examples in grader.examples.items():
+        assert len(examples) == runner.REPLAYED_EXAMPLES < len(student.examples[nodeid]), nodeid
+        assert repr(examples) == repr(student.examples[nodeid][:len(examples)]), nodeid
+    assert len(grader.log.entries) < len(student.log.entries) / 1.5
 
 
 class BrokenRecorder:
