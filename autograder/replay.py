@@ -2,9 +2,9 @@
 
 Generating an example costs Hypothesis about 3 ms whatever the code under test, so the batch
 grader pays generation once: it runs the tests on the instructor's solutions with a
-`Recorder`, which keeps the keyword arguments of every example, and grades each student with a
-`Replayer`, which calls the test body on exactly those examples, stopping at the first
-failure. Every student meets the same inputs, which also makes the grade a fairer measurement.
+`Recorder`, which keeps the keyword arguments of each test's first examples and stops the
+test there, and grades each student with a `Replayer`, which calls the test body on exactly
+those examples, stopping at the first failure. Every student meets the same inputs, which also makes the grade a fairer measurement.
 A test whose examples cannot be replayed (one drawing interactively with `st.data()`) keeps
 running under Hypothesis.
 """

@@ -8,8 +8,9 @@ generating every example, each time), JOBS at a time.
     python bench/grade_bench.py --students 100 --baseline 6
     python bench/grade_bench.py --students 40 --only correct --baseline 0
 
-The time preparing the tests and the steal time (both printed) gauge how busy the machine's
-host is: on a shared machine, compare runs only when both are about the same.
+On a shared machine the host's load moves every figure: compare runs made back to back
+whose processor time and steal time (both printed) are about the same. Steal alone is not
+enough: contention for the host's caches slows a run without showing up as steal.
 """
 import argparse
 import concurrent.futures

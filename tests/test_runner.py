@@ -1,4 +1,6 @@
-"""Private tests (private/NN_name/test_*.py) join the public ones under their assignment."""
+"""The runner: a suite collected once and run on source after source, the examples recorded
+on the solutions and replayed, private tests (private/NN_name/test_*.py) under their
+assignment, and the thread settings the forked workers inherit."""
 import os
 import textwrap
 import warnings
