@@ -5,8 +5,8 @@ from pathlib import Path
 import click
 
 from autograder import kit
-from autograder.sandbox import Limits
-from autograder.stubs import MarkerError, stub_files
+from autograder.sandbox.remote import Limits
+from autograder.integrations.stubs import MarkerError, stub_files
 
 
 class DefaultToGrade(click.Group):
@@ -59,10 +59,10 @@ def limit_options(command):
 
 
 def chosen_assignments(assignments) -> list[str]:
-    from autograder import batch
+    from autograder.batch import run
 
     try:
-        return batch.choose_assignments(assignments)
+        return run.choose_assignments(assignments)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--assignment")
 
@@ -97,8 +97,8 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     submitted/<student>/, whose notebook <assignment>/<assignment>.ipynb is the module of
     that assignment; nbgrader's locked cells are left out.
     """
-    from autograder import batch
-    from autograder.submissions import is_nbgrader_course
+    from autograder.batch import run
+    from autograder.submissions.students import is_nbgrader_course
 
     chosen = chosen_assignments(assignments)
     out = out or submissions.with_name(submissions.name + "-graded")
@@ -107,11 +107,11 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     if is_nbgrader_course(submissions):
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")
-    options = batch.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
+    options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                             limits=limits_of(call_timeout, module_timeout, memory))
     try:
-        summary = batch.grade_class(submissions, out, options, echo=click.echo)
-    except batch.BatchError as error:
+        summary = run.grade_class(submissions, out, options, echo=click.echo)
+    except run.BatchError as error:
         raise click.ClickException(str(error))
     for line in summary:
         click.echo(line)
@@ -128,14 +128,14 @@ def grade_one(folder, results, assignments, call_timeout, module_timeout, memory
 
     This is what the Gradescope package's run_autograder runs on each submission.
     """
-    from autograder import batch
-    from autograder.gradescope import grade_submission
+    from autograder.batch import run
+    from autograder.integrations.gradescope import grade_submission
 
-    options = batch.Options(assignments=chosen_assignments(assignments), jobs=1,
+    options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
                             limits=limits_of(call_timeout, module_timeout, memory))
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)
-    except batch.BatchError as error:
+    except run.BatchError as error:
         raise click.ClickException(str(error))
     for line in summary:
         click.echo(line)
@@ -153,7 +153,7 @@ def gradescope(zip_path, assignments):
     assignment, a module missing scoring 0; the score and the feedback per test go to
     Gradescope's results.json.
     """
-    from autograder.gradescope import write_package
+    from autograder.integrations.gradescope import write_package
 
     try:
         count = write_package(zip_path, chosen_assignments(assignments))
@@ -172,8 +172,8 @@ def nbgrader_course(course, assignments):
     Each notebook holds the handout, the solution cell (nbgrader strips its solution
     regions on release) and one autograded cell per kit test, worth that test's points.
     """
-    from autograder.nbgrader import write_course
-    from autograder.runner import SolutionsFail
+    from autograder.integrations.nbgrader import write_course
+    from autograder.batch.runner import SolutionsFail
 
     try:
         paths = write_course(course, chosen_assignments(assignments))

@@ -15,7 +15,7 @@ import numpy as np
 import torch  # noqa: F401  the warm process has it; the spinning needs it loaded
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from autograder.runner import one_thread  # noqa: E402
+from autograder.batch.runner import one_thread  # noqa: E402
 
 REPEATS = 400
 

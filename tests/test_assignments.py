@@ -4,8 +4,8 @@ import re
 import pytest
 
 from autograder import kit
-from autograder.plugin import points_table
-from autograder.stubs import stub_files
+from autograder.grading.plugin import points_table
+from autograder.integrations.stubs import stub_files
 
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.gradescope import copy_sources
+from autograder.integrations.gradescope import copy_sources
 
 from conftest import ACTIVATIONS, autograde
 

@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests  # noqa: E402
 
 from autograder import kit  # noqa: E402
-from autograder.nbgrader import assignment_notebook, grade_id_of  # noqa: E402
+from autograder.integrations.nbgrader import assignment_notebook, grade_id_of  # noqa: E402
 
 ASSIGNMENT = "01_activations"
 MODULE = kit.module_name(ASSIGNMENT)
@@ -34,14 +34,14 @@ EDITED_CONFIG = 'c = get_config()\nc.CourseDirectory.course_id = "numerics-2026"
 WRITE_COURSE = """
 import sys
 from pathlib import Path
-from autograder.nbgrader import write_course
+from autograder.integrations.nbgrader import write_course
 write_course(Path(sys.argv[1]), sys.argv[2:])
 """
 KIT_GRADE = """
 import json, sys
 from pathlib import Path
-from autograder.loader import LocalSource
-from autograder.runner import run_tests, test_files
+from autograder.submissions.loader import LocalSource
+from autograder.batch.runner import run_tests, test_files
 assignment, student_dir, out = sys.argv[1:]
 Path(out).write_text(json.dumps(run_tests(test_files([assignment]), LocalSource(Path(student_dir)))))
 """

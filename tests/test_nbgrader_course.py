@@ -3,7 +3,7 @@ the sandbox like any submission, get the points their code gets as .py files."""
 import json
 from pathlib import Path
 
-from autograder.nbgrader import assignment_notebook
+from autograder.integrations.nbgrader import assignment_notebook
 
 from conftest import ACTIVATIONS, autograde
 

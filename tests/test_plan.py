@@ -6,10 +6,16 @@ import types
 import numpy as np
 import pytest
 
-from autograder import kit, runner, sandbox, submissions
-from autograder.plan import CallLog
-from autograder.sandbox import call_request
-from autograder.wire import encode
+from autograder import kit
+
+from autograder.batch import runner
+
+from autograder.sandbox import remote as sandbox
+
+from autograder.submissions import students
+from autograder.sandbox.plan import CallLog
+from autograder.sandbox.remote import call_request
+from autograder.sandbox.wire import encode
 
 from conftest import STUDENTS
 
@@ -66,7 +72,7 @@ def prepared():
 def test_planned_grading_gives_the_verdicts_of_unplanned_grading(prepared, variant, tmp_path):
     assert sum(r is not None for plan in prepared.plans.values()
                for requests in plan.values() for r in requests) > 100
-    modules = submissions.student_modules(STUDENTS / "02_backprop" / variant, ["backprop"])
+    modules = students.student_modules(STUDENTS / "02_backprop" / variant, ["backprop"])
     unplanned = dataclasses.replace(prepared, plans={})
     with sandbox.Zygote(hidden=sandbox.default_hidden_paths(tmp_path)) as zygote:
         verdicts = []

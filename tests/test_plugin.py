@@ -4,7 +4,7 @@ import importlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autograder.plugin  # noqa: F401
+import autograder.grading.plugin  # noqa: F401
 
 
 def test_examples_do_not_depend_on_the_constants_of_the_code_loaded(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """The worker pool: every task reported once, a dying worker costs its own task alone."""
 import os
 
-from autograder import pool
+from autograder.batch import pool
 
 
 def work(task):

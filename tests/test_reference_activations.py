@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from autograder.strategies import arrays
+from autograder.grading.strategies import arrays
 from reference import activations as ref
 
 BUILT_INS = {

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from autograder import report
+from autograder.outputs import report
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)> [link](http://evil.example) | x'
 MAXIMA = {"01_activations": 10, "02_backprop": 6}

@@ -9,13 +9,17 @@ import pytest
 from hypothesis.errors import HypothesisDeprecationWarning
 from threadpoolctl import threadpool_info
 
-from autograder import kit, plan, runner
-from autograder.loader import LocalSource
-from autograder.replay import Recorder
+from autograder import kit
+
+from autograder.sandbox import plan
+
+from autograder.batch import runner
+from autograder.submissions.loader import LocalSource
+from autograder.grading.replay import Recorder
 
 PRIVATE_TEST = '''
 import numpy as np
-from autograder.testing import graded, student_module
+from autograder.grading.testing import graded, student_module
 
 activations = student_module("activations")
 
@@ -129,7 +133,7 @@ def test_a_failure_while_recording_the_examples_is_one_line_not_a_traceback(monk
 
 SHARED_CONSTANT_TEST = '''
 import numpy as np
-from autograder.testing import graded, student_module
+from autograder.grading.testing import graded, student_module
 
 activations = student_module("activations")
 ONES = np.ones(3)

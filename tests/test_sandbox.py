@@ -10,16 +10,18 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder import cgroups, kit
-from autograder.checks import assert_close
-from autograder.discover import ModuleProblem
-from autograder.imports import is_allowed
-from autograder.loader import UnusableModule, module_from_source
-from autograder.sandbox import (Limits, MissingFunction, RemoteModule, SandboxSource,
+from autograder import kit
+
+from autograder.sandbox import cgroups
+from autograder.grading.checks import assert_close
+from autograder.submissions.discover import ModuleProblem
+from autograder.submissions.imports import is_allowed
+from autograder.submissions.loader import UnusableModule, module_from_source
+from autograder.sandbox.remote import (Limits, MissingFunction, RemoteModule, SandboxSource,
                                 StudentCrash, StudentError, StudentTimeout, Zygote,
                                 call_request, default_hidden_paths)
-from autograder.wire import Handle, encode
-from autograder.zygote import DEVICES, MAX_WARNINGS, SYSTEM
+from autograder.sandbox.wire import Handle, encode
+from autograder.sandbox.zygote import DEVICES, MAX_WARNINGS, SYSTEM
 
 QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
 
@@ -615,7 +617,7 @@ def test_imports_outside_numpy_and_the_standard_library_are_refused_at_run_time(
             importlib.import_module(name)
             return name
         def grader():
-            return __import__("autograder.plugin")
+            return __import__("autograder.grading.plugin")
         """)
     with pytest.raises(ImportError, match="importing torch is not allowed: a student module "
                                           "may import only numpy and the standard library"):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submissions
-from autograder.submissions import (Submission, SubmissionProblem, find_students, fingerprint,
+from autograder.submissions import students
+from autograder.submissions.students import (Submission, SubmissionProblem, find_students, fingerprint,
                                     student_modules, unpack)
 
 GOOD = "import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
@@ -284,14 +284,14 @@ def test_a_zip_bomb_is_stopped_by_its_ratio_after_a_few_bytes(bomb, work):
 
 
 def test_a_zip_bomb_is_stopped_by_the_total_size_too(bomb, work, monkeypatch):
-    monkeypatch.setattr(submissions, "MAX_RATIO", float("inf"))
+    monkeypatch.setattr(students, "MAX_RATIO", float("inf"))
     with pytest.raises(SubmissionProblem, match="unpack to more than 100 MiB"):
         unpack(Submission("alice", bomb, "zip"), work)
     assert everything_below(work.parent) == {"work"}
 
 
 def test_the_total_size_counts_the_bytes_read_over_all_entries(tmp_path, work, monkeypatch):
-    monkeypatch.setattr(submissions, "MAX_TOTAL_BYTES", 3 * 2**20)
+    monkeypatch.setattr(students, "MAX_TOTAL_BYTES", 3 * 2**20)
     chunks = [(f"part{i}.py", os.urandom(2**20)) for i in range(4)]  # 4 MiB, incompressible
     alice = zip_submission(tmp_path, chunks)
     with pytest.raises(SubmissionProblem, match="unpack to more than 3 MiB"):
@@ -312,7 +312,7 @@ def test_a_header_that_understates_the_size_cannot_smuggle_bytes_in(tmp_path, wo
 
 
 def test_too_many_entries_are_refused_before_the_directory_is_parsed(tmp_path, work):
-    alice = zip_submission(tmp_path, [(f"f{i}.txt", "") for i in range(submissions.MAX_ENTRIES + 1)])
+    alice = zip_submission(tmp_path, [(f"f{i}.txt", "") for i in range(students.MAX_ENTRIES + 1)])
     with pytest.raises(SubmissionProblem, match="more than 10,000 entries"):
         unpack(alice, work)
 
@@ -368,7 +368,7 @@ def test_a_module_that_cannot_be_used_is_a_one_line_reason(tmp_path, monkeypatch
     (tmp_path / "residual.ipynb").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "batchnorm.py").write_text("x = 1\n" * 100_000)
     (tmp_path / "diagnostics.ipynb").write_text('{"cells": [{"cell_type": "code", "source": 5}]}')
-    monkeypatch.setattr(submissions, "MAX_MODULE_BYTES", 500_000)
+    monkeypatch.setattr(students, "MAX_MODULE_BYTES", 500_000)
     modules = student_modules(tmp_path, ["activations", "backprop", "clipping", "residual",
                                          "batchnorm", "initializers", "diagnostics"])
     assert modules == {
@@ -403,7 +403,7 @@ def test_nbgrader_locked_cells_are_the_graders_not_the_students(tmp_path):
     cell = lambda source, locked: {"cell_type": "code", "source": source,
                                    "metadata": {"nbgrader": {"locked": locked}}}
     notebook = {"cells": [cell("def sigmoid(x):\n    return x\n", False),
-                          cell("from autograder.notebook import check\n", True)]}
+                          cell("from autograder.integrations.notebook import check\n", True)]}
     (tmp_path / "activations.ipynb").write_text(json.dumps(notebook))
     _, source = student_modules(tmp_path, ["activations"])["activations"]
     assert "def sigmoid" in source and "autograder" not in source

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from autograder.wire import MAX_DEPTH, Handle, WireError, decode, encode, encode_buffer
+from autograder.sandbox.wire import MAX_DEPTH, Handle, WireError, decode, encode, encode_buffer
 
 SCALARS = [None, True, False, 0, -1, 2**63 - 1, -2**63, 2**64, -(2**200), 1.5, -0.0,
            float("inf"), float("-inf"), 5e-324, 1 + 2j, complex(float("nan"), 1), "",

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograder.checks import as_array, assert_close, assert_finite, assert_unchanged
-from autograder.strategies import arrays
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, assert_close, assert_finite, assert_unchanged
+from autograder.grading.strategies import arrays
+from autograder.grading.testing import graded, student_module
 from reference import activations as ref
 
 activations = student_module("activations")

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import as_float, assert_close, assert_unchanged
-from autograder.strategies import arrays
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_float, assert_close, assert_unchanged
+from autograder.grading.strategies import arrays
+from autograder.grading.testing import graded, student_module
 from reference import backprop as ref
 
 backprop = student_module("backprop")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import as_array, as_float, assert_close
-from autograder.strategies import shapes
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, as_float, assert_close
+from autograder.grading.strategies import shapes
+from autograder.grading.testing import graded, student_module
 from reference import initializers as ref
 
 initializers = student_module("initializers")

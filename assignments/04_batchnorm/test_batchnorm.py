@@ -7,9 +7,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.checks import as_array, assert_close, assert_finite, assert_unchanged
-from autograder.strategies import floats
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, assert_close, assert_finite, assert_unchanged
+from autograder.grading.strategies import floats
+from autograder.grading.testing import graded, student_module
 from reference import batchnorm as ref
 
 batchnorm = student_module("batchnorm")

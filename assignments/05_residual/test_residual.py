@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.checks import as_array, assert_close, assert_unchanged
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, assert_close, assert_unchanged
+from autograder.grading.testing import graded, student_module
 from reference import residual as ref
 
 residual = student_module("residual")

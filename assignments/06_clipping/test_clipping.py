@@ -9,9 +9,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.checks import as_array, as_float, assert_close, assert_finite, assert_unchanged
-from autograder.strategies import shapes
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, as_float, assert_close, assert_finite, assert_unchanged
+from autograder.grading.strategies import shapes
+from autograder.grading.testing import graded, student_module
 from reference import clipping as ref
 
 clipping = student_module("clipping")

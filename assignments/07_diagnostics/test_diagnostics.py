@@ -9,9 +9,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.checks import as_array, as_float, assert_close, assert_unchanged
-from autograder.strategies import arrays, floats
-from autograder.testing import graded, student_module
+from autograder.grading.checks import as_array, as_float, assert_close, assert_unchanged
+from autograder.grading.strategies import arrays, floats
+from autograder.grading.testing import graded, student_module
 from reference import diagnostics as ref
 
 diagnostics = student_module("diagnostics")

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.internal.conjecture import providers
 
-from autograder.discover import ModuleProblem
-from autograder.loader import LocalSource
+from autograder.submissions.discover import ModuleProblem
+from autograder.submissions.loader import LocalSource
 
 SOURCE = pytest.StashKey()
 VERDICTS = pytest.StashKey()

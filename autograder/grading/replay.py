@@ -12,8 +12,8 @@ running under Hypothesis.
 import pytest
 from hypothesis.strategies import DataObject
 
-from autograder.memo import fresh
-from autograder.plugin import SOURCE
+from autograder.grading.memo import fresh
+from autograder.grading.plugin import SOURCE
 
 
 def hypothesis_handle(item):

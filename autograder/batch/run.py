@@ -13,8 +13,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import kit, pool, report, runner, sandbox, submissions
-from autograder.progress import Progress
+from autograder import kit
+
+from autograder.batch import pool, runner
+
+from autograder.outputs import report
+
+from autograder.sandbox import remote as sandbox
+
+from autograder.submissions import students
+from autograder.batch.progress import Progress
 
 STATE = "state.json"
 
@@ -70,7 +78,7 @@ class Batch:
     def fingerprint(self, submission) -> str:
         # Hashed once, in the parent: the workers forked later inherit the value.
         if submission.student not in self.fingerprints:
-            self.fingerprints[submission.student] = f"{submissions.fingerprint(submission)}:{self.key}"
+            self.fingerprints[submission.student] = f"{students.fingerprint(submission)}:{self.key}"
         return self.fingerprints[submission.student]
 
     def grade_one(self, submission) -> dict:
@@ -78,9 +86,9 @@ class Batch:
         names = [kit.module_name(a) for a in self.options.assignments]
         notes = []
         try:
-            root = submissions.unpack(submission, self.work / "unpacked")
-            modules = submissions.student_modules(root, names)
-        except submissions.SubmissionProblem as problem:
+            root = students.unpack(submission, self.work / "unpacked")
+            modules = students.student_modules(root, names)
+        except students.SubmissionProblem as problem:
             notes.append(str(problem))
             modules = {name: str(problem) for name in names}
         if not notes:
@@ -117,7 +125,7 @@ def row(submission, state: dict) -> dict:
 
 def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) -> list[str]:
     """Grade the class; return the summary lines."""
-    found, skipped = submissions.find_students(submissions_dir)
+    found, skipped = students.find_students(submissions_dir)
     wanted = set(options.students)
     unknown = wanted - {s.student for s in found}
     if unknown:

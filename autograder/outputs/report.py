@@ -1,7 +1,7 @@
 """What the batch grader writes: per student results.json (Gradescope's autograder schema)
 and a feedback page, for the class grades.csv and the end-of-run summary.
 
-Pure functions of data: a student's verdicts (autograder.plugin.verdict_of dicts), their
+Pure functions of data: a student's verdicts (autograder.grading.plugin.verdict_of dicts), their
 notes (one-line problems: a module missing, a zip refused, ...) and the assignments'
 maxima, so that a student with nothing graded in an assignment still gets 0 / max.
 Every string a student can influence (messages quote their exceptions, notes quote their

@@ -21,9 +21,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import batch, kit, report
-from autograder.discover import SKIPPED_DIRS
-from autograder.submissions import EXTRACTED_SUFFIXES
+from autograder import kit
+
+from autograder.batch import run
+
+from autograder.outputs import report
+from autograder.submissions.discover import SKIPPED_DIRS
+from autograder.submissions.students import EXTRACTED_SUFFIXES
 
 SETUP = """\
 #!/usr/bin/env bash
@@ -127,7 +131,7 @@ def add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int):
     archive.writestr(info, data)
 
 
-def grade_submission(folder: Path, results: Path, options: batch.Options, echo=print) -> list[str]:
+def grade_submission(folder: Path, results: Path, options: run.Options, echo=print) -> list[str]:
     """Grade the files in `folder` as one student of a class, exactly as `autograde` grades
     a class, and write that student's results.json to `results`; return the summary lines.
 
@@ -138,7 +142,7 @@ def grade_submission(folder: Path, results: Path, options: batch.Options, echo=p
         work = Path(work)
         graded = work / "graded"
         copy_sources(folder, work / "class" / STUDENT)
-        summary = batch.grade_class(work / "class", graded, options, echo)
+        summary = run.grade_class(work / "class", graded, options, echo)
         results.parent.mkdir(parents=True, exist_ok=True)
         report.write_atomic(results, (graded / STUDENT / "results.json").read_text())
     # The summary's "results in" names the temporary folder, gone now.

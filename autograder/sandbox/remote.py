@@ -6,7 +6,7 @@
             config.stash[SOURCE] = source          # the tests run unchanged
 
 `source.load(name, test_dir)` returns a `RemoteModule`: `student.sigmoid(x)` sends x to the
-student's sandbox, runs sigmoid there and brings back plain data (autograder.wire). What is
+student's sandbox, runs sigmoid there and brings back plain data (autograder.sandbox.wire). What is
 not plain data stays in the sandbox and comes back as a `wire.Handle`, which resolves to
 the original object when passed back. Warnings are re-emitted here, in-place changes of
 array arguments are written back into the caller's arrays, builtin exceptions are
@@ -40,10 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import kit, wire
-from autograder.discover import ModuleProblem
-from autograder.loader import UnusableModule
-from autograder.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, MAX_WARNINGS, FrameReader,
+from autograder import kit
+
+from autograder.sandbox import wire
+from autograder.submissions.discover import ModuleProblem
+from autograder.submissions.loader import UnusableModule
+from autograder.sandbox.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, MAX_WARNINGS, FrameReader,
                               recv_exact, send_frame)
 
 MiB = 2**20
@@ -153,7 +155,7 @@ class Zygote:
         mine, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[1])
         code = (f"import sys; sys.path.insert(0, {package_root!r}); "
-                f"from autograder.zygote import main; main({theirs.fileno()})")
+                f"from autograder.sandbox.zygote import main; main({theirs.fileno()})")
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1"}

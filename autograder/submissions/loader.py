@@ -8,8 +8,8 @@ import ast
 import types
 from pathlib import Path
 
-from autograder.discover import ModuleProblem, find_module, read_source
-from autograder.imports import forbidden_imports
+from autograder.submissions.discover import ModuleProblem, find_module, read_source
+from autograder.submissions.imports import forbidden_imports
 
 
 def module_from_source(source: str, filename: str, name: str) -> types.ModuleType:

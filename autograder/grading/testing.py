@@ -6,7 +6,7 @@ calls run in the sandbox. The test files are the same in both worlds.
 """
 import pytest
 
-from autograder.plugin import SOURCE
+from autograder.grading.plugin import SOURCE
 
 
 def graded(function: str, points: int, hint: str):

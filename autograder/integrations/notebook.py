@@ -9,8 +9,8 @@ that test failed. A cell's points are its test's points, so nbgrader's grade is 
 import types
 from pathlib import Path
 
-from autograder.plugin import points_table, render
-from autograder.runner import run_tests, test_files
+from autograder.grading.plugin import points_table, render
+from autograder.batch.runner import run_tests, test_files
 
 # The verdicts of the latest run in this kernel, by pytest node id.
 _verdicts: dict[str, dict] = {}

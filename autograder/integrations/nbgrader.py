@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from autograder import kit
-from autograder.loader import LocalSource
-from autograder.runner import SolutionsFail, run_tests, test_files
+from autograder.submissions.loader import LocalSource
+from autograder.batch.runner import SolutionsFail, run_tests, test_files
 
 COURSE_ID = "gradkit"
 CONFIG = '''\
@@ -47,7 +47,7 @@ what went wrong and gives a hint. Change your code and run all cells again.
 **Total: {total} points**"""
 SETUP = """\
 # Runs the assignment's tests on the functions defined above; each cell below reports one.
-from autograder.notebook import check, run_kit_tests
+from autograder.integrations.notebook import check, run_kit_tests
 
 run_kit_tests({assignment}, globals())"""
 

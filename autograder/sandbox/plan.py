@@ -18,8 +18,8 @@ trips a student costs, never what a call returns.
 """
 import numpy as np
 
-from autograder import wire
-from autograder.sandbox import call_request
+from autograder.sandbox import wire
+from autograder.sandbox.remote import call_request
 
 
 def _leaves(value, found: list):

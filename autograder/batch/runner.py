@@ -18,11 +18,17 @@ import pytest
 from _pytest.config import _prepareconfig
 from threadpoolctl import threadpool_limits
 
-from autograder import kit, memo, plan, pool
-from autograder.loader import LocalSource
-from autograder.plugin import SOURCE, VERDICTS
-from autograder.replay import Recorder, Replayer
-from autograder.zygote import keep_freed_memory
+from autograder import kit
+
+from autograder.grading import memo
+
+from autograder.sandbox import plan
+
+from autograder.batch import pool
+from autograder.submissions.loader import LocalSource
+from autograder.grading.plugin import SOURCE, VERDICTS
+from autograder.grading.replay import Recorder, Replayer
+from autograder.sandbox.zygote import keep_freed_memory
 
 PRIVATE = kit.ROOT / "private"
 # Examples replayed per property test. A student's own run meets 25; the grader replays the
@@ -66,7 +72,7 @@ class Suite:
     """
 
     def __init__(self, files: list[Path]):
-        args = [*QUIET, "-p", "autograder.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
+        args = [*QUIET, "-p", "autograder.grading.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
                 *map(str, files)]
         self.broken: list[str] = []
         self.config = _prepareconfig(args, [self])

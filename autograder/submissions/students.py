@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import kit
-from autograder.discover import ModuleProblem, find_module, read_source
+from autograder.submissions.discover import ModuleProblem, find_module, read_source
 
 MAX_ENTRIES = 10_000
 MAX_TOTAL_BYTES = 100 * 2**20  # what a zip may unpack to, counting the bytes actually read

@@ -17,7 +17,7 @@ The supervisor only waits and mirrors the student process's end as its exit stat
 supervisor is a child subreaper and kills the whole tree on SIGTERM instead.
 
 No student code ever runs in the zygote or the supervisor. Everything the student process
-sends is plain data in `autograder.wire` format; the grader treats it as hostile.
+sends is plain data in `autograder.sandbox.wire` format; the grader treats it as hostile.
 """
 import builtins
 import ctypes
@@ -43,10 +43,10 @@ import numpy as np
 import numpy.random  # noqa: E402,F401
 import numpy.testing  # noqa: E402,F401
 
-from autograder import cgroups, wire
-from autograder.discover import ModuleProblem
-from autograder.imports import is_allowed
-from autograder.loader import module_from_source
+from autograder.sandbox import cgroups, wire
+from autograder.submissions.discover import ModuleProblem
+from autograder.submissions.imports import is_allowed
+from autograder.submissions.loader import module_from_source
 
 HEADER = struct.Struct("<Q")
 HANDLE_BITS = 32
