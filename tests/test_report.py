@@ -8,7 +8,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from autograder.outputs import report
+from autograder.outputs.files import write_atomic
+from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
+from autograder.outputs.pages import feedback_html, feedback_markdown
+from autograder.outputs.results import results_json
+from autograder.outputs.text import MAX_TEXT
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)> [link](http://evil.example) | x'
 MAXIMA = {"01_activations": 10, "02_backprop": 6}
@@ -35,7 +39,7 @@ VERDICTS = [
 # --- results.json -----------------------------------------------------------------------
 
 def test_results_json_is_gradescope_schema_with_scores_that_add_up():
-    results = report.results_json("alice", VERDICTS, [], MAXIMA)
+    results = results_json("alice", VERDICTS, [], MAXIMA)
     json.loads(json.dumps(results))
     assert results["score"] == 13 and results["max_score"] == 16
     assert sum(t["score"] for t in results["tests"]) == results["score"]
@@ -58,7 +62,7 @@ def test_results_json_is_gradescope_schema_with_scores_that_add_up():
 def test_private_tests_are_shown_on_gradescope_only_once_grades_are_published():
     private = dict(verdict(function="relu", prop="is 0 below 0", passed=False, message="relu(-1) gave -1"),
                    nodeid="private/01_activations/test_more.py::test_relu")
-    results = report.results_json("alice", [*VERDICTS, private], [], MAXIMA)
+    results = results_json("alice", [*VERDICTS, private], [], MAXIMA)
     shown = {t["name"]: t.get("visibility") for t in results["tests"]}
     assert shown.pop("01_activations · relu: is 0 below 0") == "after_published"
     assert set(shown.values()) == {None}
@@ -66,7 +70,7 @@ def test_private_tests_are_shown_on_gradescope_only_once_grades_are_published():
 
 def test_an_assignment_without_verdicts_still_counts_zero_out_of_its_maximum():
     notes = ["backprop: no backprop.py (or backprop.ipynb) found"]
-    results = report.results_json("alice", VERDICTS[:3], notes, MAXIMA)
+    results = results_json("alice", VERDICTS[:3], notes, MAXIMA)
     assert results["score"] == 7 and results["max_score"] == 16
     missing = results["tests"][-1]
     assert missing == {"name": "02_backprop · ungraded tests", "score": 0, "max_score": 6,
@@ -77,16 +81,16 @@ def test_an_assignment_without_verdicts_still_counts_zero_out_of_its_maximum():
 
 
 def test_a_student_with_nothing_graded_gets_zero_of_everything():
-    results = report.results_json("bob", [], ["bob.zip: not a zip file"], MAXIMA)
+    results = results_json("bob", [], ["bob.zip: not a zip file"], MAXIMA)
     assert (results["score"], results["max_score"]) == (0, 16)
     assert [t["max_score"] for t in results["tests"]] == [10, 6]
 
 
 def test_student_text_in_results_json_is_one_capped_line():
     long = verdict(passed=False, message="boom\n" * 10_000, hint="h")
-    output = report.results_json("alice", [long], [], {})["tests"][0]["output"]
+    output = results_json("alice", [long], [], {})["tests"][0]["output"]
     message, hint = output.split("\n")
-    assert len(message) == report.MAX_TEXT and message.endswith("…")
+    assert len(message) == MAX_TEXT and message.endswith("…")
     assert hint == "hint: h"
 
 
@@ -107,7 +111,7 @@ class Tags(HTMLParser):
 
 def test_the_feedback_page_escapes_everything_a_student_controls():
     hostile = [verdict(passed=False, function=HOSTILE, prop=HOSTILE, message=HOSTILE, hint=HOSTILE)]
-    page = report.feedback_html(HOSTILE, hostile, [HOSTILE], {"01_activations": 2})
+    page = feedback_html(HOSTILE, hostile, [HOSTILE], {"01_activations": 2})
     parsed = Tags()
     parsed.feed(page)
     assert set(parsed.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2",
@@ -122,7 +126,7 @@ def test_the_feedback_page_escapes_everything_a_student_controls():
 
 def test_the_feedback_page_shows_totals_notes_first_and_each_test():
     notes = ["sandbox: namespaces turned off; running with rlimits only"]
-    page = report.feedback_html("alice", VERDICTS, notes, {**MAXIMA, "03_initializers": 5})
+    page = feedback_html("alice", VERDICTS, notes, {**MAXIMA, "03_initializers": 5})
     assert "Feedback for alice: 13 / 21 points" in page
     assert page.index(notes[0]) < page.index("<table")
     assert "01_activations: 7 / 10 points" in page
@@ -133,10 +137,10 @@ def test_the_feedback_page_shows_totals_notes_first_and_each_test():
 
 
 def test_the_markdown_feedback_has_the_same_numbers_and_no_live_markup():
-    text = report.feedback_markdown("alice", VERDICTS, [], MAXIMA)
+    text = feedback_markdown("alice", VERDICTS, [], MAXIMA)
     assert text.startswith("# Feedback for alice: 13 / 16 points\n")
     assert "| 01\\_activations | 7 / 10 | 1 |" in text
-    hostile = report.feedback_markdown("eve", [verdict(passed=False, message=HOSTILE, hint="")],
+    hostile = feedback_markdown("eve", [verdict(passed=False, message=HOSTILE, hint="")],
                                        [HOSTILE], {})
     assert "<" not in hostile and "](" not in hostile
     escaped = (r"&lt;script&gt;alert\(1\)&lt;\/script&gt;\"&gt;&lt;img src\=x onerror\=alert\(2\)&gt; "
@@ -148,36 +152,36 @@ def test_the_markdown_feedback_has_the_same_numbers_and_no_live_markup():
 # --- grades.csv and the summary ---------------------------------------------------------
 
 def rows():
-    return [report.grade_row("bob", VERDICTS[:3], ["backprop: no backprop.py found"], MAXIMA),
-            report.grade_row("alice", VERDICTS, [], MAXIMA),
-            report.grade_row("=HYPERLINK(\"http://evil\",\"x\")", [], ["crashed"], MAXIMA),
-            report.grade_row("+1", [], [], MAXIMA),
-            report.grade_row("-2", [], [], MAXIMA),
-            report.grade_row("@SUM(A1)", [], [], MAXIMA),
-            report.grade_row("o'brien, jr", VERDICTS, [], MAXIMA)]
+    return [grade_row("bob", VERDICTS[:3], ["backprop: no backprop.py found"], MAXIMA),
+            grade_row("alice", VERDICTS, [], MAXIMA),
+            grade_row("=HYPERLINK(\"http://evil\",\"x\")", [], ["crashed"], MAXIMA),
+            grade_row("+1", [], [], MAXIMA),
+            grade_row("-2", [], [], MAXIMA),
+            grade_row("@SUM(A1)", [], [], MAXIMA),
+            grade_row("o'brien, jr", VERDICTS, [], MAXIMA)]
 
 
 def test_grade_rows_add_up():
-    row = report.grade_row("bob", VERDICTS[:3], ["x"], MAXIMA)
+    row = grade_row("bob", VERDICTS[:3], ["x"], MAXIMA)
     assert row["points"] == {"01_activations": 7, "02_backprop": 0}
     assert row["max_points"] == MAXIMA
     assert (row["total"], row["max_total"], row["failed"]) == (7, 16, 1)
 
 
 def test_grades_csv_has_a_column_per_assignment_and_totals():
-    text = report.grades_csv(rows(), ["01_activations", "02_backprop"])
+    text = grades_csv(rows(), ["01_activations", "02_backprop"])
     table = list(csv.reader(io.StringIO(text)))
     assert table[0] == ["student", "01_activations", "02_backprop", "total", "max_total"]
     by_student = {line[0]: line[1:] for line in table[1:]}
     assert by_student["alice"] == ["7", "6", "13", "16"]
     assert by_student["bob"] == ["7", "0", "7", "16"]
     assert by_student["o'brien, jr"] == ["7", "6", "13", "16"]
-    only = list(csv.reader(io.StringIO(report.grades_csv(rows(), ["02_backprop"]))))
+    only = list(csv.reader(io.StringIO(grades_csv(rows(), ["02_backprop"]))))
     assert only[1] == ["'+1", "0", "0", "6"]
 
 
 def test_grades_csv_never_starts_a_cell_with_a_formula():
-    table = list(csv.reader(io.StringIO(report.grades_csv(rows(), ["01_activations"]))))
+    table = list(csv.reader(io.StringIO(grades_csv(rows(), ["01_activations"]))))
     ids = [line[0] for line in table[1:]]
     assert "'=HYPERLINK(\"http://evil\",\"x\")" in ids
     assert {"'+1", "'-2", "'@SUM(A1)"} <= set(ids)
@@ -186,7 +190,7 @@ def test_grades_csv_never_starts_a_cell_with_a_formula():
 
 
 def test_the_summary_gives_means_and_the_students_with_problems():
-    lines = report.summary_lines(rows(), ["01_activations", "02_backprop"])
+    lines = summary_lines(rows(), ["01_activations", "02_backprop"])
     assert lines[0] == "7 students graded"
     activations = next(line for line in lines if line.startswith("01_activations"))
     assert activations.split()[1:4] == ["3.0", "/", "10"]  # (7 + 7 + 7) / 7
@@ -194,15 +198,15 @@ def test_the_summary_gives_means_and_the_students_with_problems():
     assert total.split()[1:4] == ["4.7", "/", "16"]  # (7 + 13 + 13) / 7
     assert "2 students with problems:" in lines
     assert "  bob: backprop: no backprop.py found" in lines
-    assert report.summary_lines([], ["01_activations"]) == ["0 students graded"]
+    assert summary_lines([], ["01_activations"]) == ["0 students graded"]
 
 
 # --- atomic writes ----------------------------------------------------------------------
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "results.json"
-    report.write_atomic(target, "first")
-    report.write_atomic(target, "second é")
+    write_atomic(target, "first")
+    write_atomic(target, "second é")
     assert target.read_text(encoding="utf-8") == "second é"
     assert os.listdir(tmp_path) == ["results.json"]
     umask = os.umask(0)
@@ -212,13 +216,13 @@ def test_write_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path):
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
     target = tmp_path / "grades.csv"
-    report.write_atomic(target, "old")
+    write_atomic(target, "old")
 
     def crash(*args):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        report.write_atomic(target, "new")
+        write_atomic(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["grades.csv"]

@@ -17,7 +17,10 @@ from autograder import kit
 
 from autograder.batch import pool, runner
 
-from autograder.outputs import report
+from autograder.outputs.files import write_atomic
+from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
+from autograder.outputs.pages import feedback_html, feedback_markdown
+from autograder.outputs.results import results_json
 
 from autograder.sandbox import remote as sandbox
 
@@ -107,20 +110,19 @@ class Batch:
         folder = self.out / submission.student
         folder.mkdir(parents=True, exist_ok=True)
         maxima = self.prepared.maxima
-        results = report.results_json(submission.student, verdicts, notes, maxima)
-        report.write_atomic(folder / "results.json", json.dumps(results, indent=1))
-        for name, page in (("feedback.html", report.feedback_html), ("feedback.md", report.feedback_markdown)):
-            report.write_atomic(folder / name, page(submission.student, verdicts, notes, maxima))
-        report.write_atomic(folder / STATE, json.dumps(state))
+        results = results_json(submission.student, verdicts, notes, maxima)
+        write_atomic(folder / "results.json", json.dumps(results, indent=1))
+        for name, page in (("feedback.html", feedback_html), ("feedback.md", feedback_markdown)):
+            write_atomic(folder / name, page(submission.student, verdicts, notes, maxima))
+        write_atomic(folder / STATE, json.dumps(state))
         return state
 
     def write_grades(self, rows: dict):
-        report.write_atomic(self.out / "grades.csv",
-                            report.grades_csv(list(rows.values()), self.options.assignments))
+        write_atomic(self.out / "grades.csv", grades_csv(list(rows.values()), self.options.assignments))
 
 
 def row(submission, state: dict) -> dict:
-    return report.grade_row(submission.student, state["verdicts"], state["notes"], state["maxima"])
+    return grade_row(submission.student, state["verdicts"], state["notes"], state["maxima"])
 
 
 def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) -> list[str]:
@@ -153,7 +155,7 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     batch.write_grades(rows)
     end = time.monotonic()
     rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
-    return [*report.summary_lines(list(rows.values()), options.assignments),
+    return [*summary_lines(list(rows.values()), options.assignments),
             f"graded {len(todo)} student(s) in {end - start:.1f} s ({prepared_at - start:.1f} s "
             f"preparing the tests{rate}); results in {out}"]
 

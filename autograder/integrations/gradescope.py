@@ -25,7 +25,7 @@ from autograder import kit
 
 from autograder.batch import run
 
-from autograder.outputs import report
+from autograder.outputs.files import write_atomic
 from autograder.submissions.discover import SKIPPED_DIRS
 from autograder.submissions.students import EXTRACTED_SUFFIXES
 
@@ -119,7 +119,7 @@ def write_package(zip_path: Path, assignments: list[str]) -> int:
         for name, path in sorted(files.items()):
             add(archive, name, path.read_bytes(), 0o644)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    report.write_atomic(zip_path, buffer.getvalue())
+    write_atomic(zip_path, buffer.getvalue())
     return len(SCRIPTS) + len(files)
 
 
@@ -144,7 +144,7 @@ def grade_submission(folder: Path, results: Path, options: run.Options, echo=pri
         copy_sources(folder, work / "class" / STUDENT)
         summary = run.grade_class(work / "class", graded, options, echo)
         results.parent.mkdir(parents=True, exist_ok=True)
-        report.write_atomic(results, (graded / STUDENT / "results.json").read_text())
+        write_atomic(results, (graded / STUDENT / "results.json").read_text())
     # The summary's "results in" names the temporary folder, gone now.
     return [line.replace(str(graded), str(results)) for line in summary]
 

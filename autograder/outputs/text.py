@@ -1,0 +1,61 @@
+"""What every output shows of a verdict: one clean line of text, points as numbers, and
+the per-assignment totals (an assignment with nothing graded still counts 0 / max).
+
+Every string a student can influence (messages quote their exceptions, notes quote their
+file names) goes through `clean` before any writer escapes it for its format.
+"""
+import unicodedata
+
+MAX_TEXT = 2000  # characters of one message, hint or note shown
+SEPARATOR = " · "
+
+
+def clean(text) -> str:
+    """One line of at most MAX_TEXT characters, control characters shown as U+FFFD."""
+    text = " ".join(str(text).split())
+    if not text.isprintable():  # rare, and the character by character look is slow
+        text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
+
+
+def number(value) -> int | float:
+    value = float(value)
+    return int(value) if value.is_integer() else round(value, 2)
+
+
+def assignments_of(verdicts: list[dict], max_points: dict[str, int]) -> list[str]:
+    return sorted(set(max_points) | {v["assignment"] for v in verdicts})
+
+
+def totals(verdicts: list[dict], max_points: dict[str, int]) -> dict[str, tuple]:
+    """assignment -> (points, max points, failed tests, ungraded points), in name order.
+
+    The maximum is the assignment's, not the sum of the verdicts at hand: points for which
+    no verdict came back (the grader gave up on the student) are `ungraded`, and count as 0.
+    """
+    table = {}
+    for assignment in assignments_of(verdicts, max_points):
+        mine = [v for v in verdicts if v["assignment"] == assignment]
+        graded = sum(v["max_points"] for v in mine)
+        most = max(max_points.get(assignment, 0), graded)
+        table[assignment] = (sum(v["points"] for v in mine), most,
+                             sum(not v["passed"] for v in mine), max(most - graded, 0))
+    return table
+
+
+def name_of(verdict: dict) -> str:
+    return clean(f"{verdict['assignment']}{SEPARATOR}{verdict['function']}: {verdict['property']}")
+
+
+def output_of(verdict: dict) -> str:
+    if verdict["passed"]:
+        return ""
+    lines = [clean(verdict["message"]) or "failed"]
+    if verdict.get("hint"):
+        lines.append("hint: " + clean(verdict["hint"]))
+    return "\n".join(lines)
+
+
+def ungraded_message(notes: list[str]) -> str:
+    reason = "; ".join(clean(n) for n in notes) if notes else "no test result came back"
+    return clean(f"not graded: {reason}")
