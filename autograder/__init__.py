@@ -3,7 +3,8 @@
 A batch run, one module per step (batch.py strings them together, cli.py parses arguments):
   submissions  find the students and their modules, unpack zips safely
   sandbox      load each module in an isolated process forked from a numpy-only zygote
-               (zygote.py is that process's side, wire.py the plain-data format between)
+               (zygote.py and server.py are that process's side, wire.py the plain-data
+               format between)
   runner       run the assignment tests against it, replaying examples recorded once
                (replay.py) with the oracle memoized (memo.py), in worker processes
                forked from the prepared one (pool.py)

@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from autograder import kit
-from autograder.sandbox.remote import Limits
+from autograder.sandbox.limits import Limits
 from autograder.integrations.stubs import MarkerError, stub_files
 
 

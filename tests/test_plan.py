@@ -10,11 +10,12 @@ from autograder import kit
 
 from autograder.batch import runner
 
-from autograder.sandbox import remote as sandbox
-
 from autograder.submissions import students
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.plan import CallLog
-from autograder.sandbox.remote import call_request
+from autograder.sandbox.process import Zygote, default_hidden_paths
+from autograder.sandbox.replies import call_request
+from autograder.sandbox.source import SandboxSource
 from autograder.sandbox.wire import encode
 
 from conftest import STUDENTS
@@ -74,10 +75,10 @@ def test_planned_grading_gives_the_verdicts_of_unplanned_grading(prepared, varia
                for requests in plan.values() for r in requests) > 100
     modules = students.student_modules(STUDENTS / "02_backprop" / variant, ["backprop"])
     unplanned = dataclasses.replace(prepared, plans={})
-    with sandbox.Zygote(hidden=sandbox.default_hidden_paths(tmp_path)) as zygote:
+    with Zygote(hidden=default_hidden_paths(tmp_path)) as zygote:
         verdicts = []
         for how in (prepared, unplanned):
-            with sandbox.SandboxSource(zygote, modules, sandbox.Limits(), tmp_path) as source:
+            with SandboxSource(zygote, modules, Limits(), tmp_path) as source:
                 verdicts.append(runner.grade(how, source))
     assert verdicts[0] == verdicts[1]
     assert (sum(v["points"] for v in verdicts[0]) == sum(v["max_points"] for v in verdicts[0])) \

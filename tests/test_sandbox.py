@@ -17,11 +17,15 @@ from autograder.grading.checks import assert_close
 from autograder.submissions.discover import ModuleProblem
 from autograder.submissions.imports import is_allowed
 from autograder.submissions.loader import UnusableModule, module_from_source
-from autograder.sandbox.remote import (Limits, MissingFunction, RemoteModule, SandboxSource,
-                                StudentCrash, StudentError, StudentTimeout, Zygote,
-                                call_request, default_hidden_paths)
+from autograder.sandbox.confine import DEVICES, SYSTEM
+from autograder.sandbox.frames import MAX_WARNINGS
+from autograder.sandbox.limits import (Limits, MissingFunction, StudentCrash, StudentError,
+                                       StudentTimeout)
+from autograder.sandbox.process import Zygote, default_hidden_paths
+from autograder.sandbox.remote import RemoteModule
+from autograder.sandbox.replies import call_request
+from autograder.sandbox.source import SandboxSource
 from autograder.sandbox.wire import Handle, encode
-from autograder.sandbox.zygote import DEVICES, MAX_WARNINGS, SYSTEM
 
 QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
 

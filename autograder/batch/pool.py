@@ -10,8 +10,8 @@ pickled. A worker that dies costs the task it was on alone, and a new one takes 
 runner.prepare deals the recording of the examples out to workers the same way.
 
 Each worker stays on one processor, and the sandboxes it talks to run there too (they take
-the caller's processors, sandbox.py): a worker and its sandbox take turns, and a turn handed
-over on one processor wakes no other.
+the caller's processors, sandbox/process.py): a worker and its sandbox take turns, and a
+turn handed over on one processor wakes no other.
 """
 import gc
 import os

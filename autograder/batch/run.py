@@ -22,7 +22,9 @@ from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
 from autograder.outputs.pages import feedback_html, feedback_markdown
 from autograder.outputs.results import results_json
 
-from autograder.sandbox import remote as sandbox
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import Zygote, default_hidden_paths
+from autograder.sandbox.source import SandboxSource
 
 from autograder.submissions import students
 from autograder.batch.progress import Progress
@@ -40,7 +42,7 @@ class Options:
     students: list[str] = field(default_factory=list)
     jobs: int = 2
     force: bool = False
-    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    limits: Limits = field(default_factory=Limits)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -97,7 +99,7 @@ class Batch:
         if not notes:
             notes = [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
         scratch = self.work / "scratch" / submission.student
-        with sandbox.SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
+        with SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
             verdicts = runner.grade(self.prepared, source)
             notes += source.stopped
         if submission.kind == "zip":
@@ -167,8 +169,8 @@ def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo)
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
-    hidden = sandbox.default_hidden_paths(submissions_dir, batch.out)
-    with batch.prepared, sandbox.Zygote(hidden=hidden) as zygote:
+    hidden = default_hidden_paths(submissions_dir, batch.out)
+    with batch.prepared, Zygote(hidden=hidden) as zygote:
         batch.zygote = zygote
         if zygote.isolation_report():
             echo(zygote.isolation_report())

@@ -10,7 +10,7 @@ call returned in the same test (a cache handed to a backward function, a layer's
 fed to the next layer) is logged as None: it cannot be known ahead, and is made as usual
 when the test gets there.
 
-The grader (sandbox.RemoteModule) checks every real request against the plan before it
+The grader (remote.RemoteModule) checks every real request against the plan before it
 uses an answer. At the first difference (a request that depends on the student's answers
 in a way the log could not see, or a test that stopped early) it takes the answers to what
 it sent ahead, drops them, and goes on without the plan. A plan decides how many round
@@ -19,7 +19,7 @@ trips a student costs, never what a call returns.
 import numpy as np
 
 from autograder.sandbox import wire
-from autograder.sandbox.remote import call_request
+from autograder.sandbox.replies import call_request
 
 
 def _leaves(value, found: list):

@@ -15,436 +15,36 @@ re-raised as themselves with the student's line, anything else becomes `StudentE
 Calls a test is planned to make (plan.py) are sent ahead in batches, answered in one go,
 and each real call is checked against the plan before its answer is used.
 
-The sandbox side is autograder/zygote.py. Nothing the sandbox sends is trusted: replies
-are size-limited, decoded by `wire.decode` (which validates everything) and checked
-for shape before use; a malformed reply kills the sandbox.
+The sandbox side is zygote.py and server.py; process.py starts and ends the sandboxes.
+Nothing the sandbox sends is trusted: replies are size-limited, decoded by `wire.decode`
+(which validates everything) and checked for shape before use (replies.py); a malformed
+reply kills the sandbox.
 """
 import builtins
 import collections
 import itertools
-import os
-import select
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import multiprocessing
 import threading
 import time
 import warnings
 import weakref
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autograder import kit
-
 from autograder.sandbox import wire
-from autograder.submissions.discover import ModuleProblem
-from autograder.submissions.loader import UnusableModule
-from autograder.sandbox.zygote import (EXIT_INTERNAL, HANDLE_BITS, HEADER, MAX_WARNINGS, FrameReader,
-                              recv_exact, send_frame)
-
-MiB = 2**20
-GiB = 2**30
+from autograder.sandbox.frames import HANDLE_BITS
+from autograder.sandbox.limits import MissingFunction, StudentCrash, StudentError, StudentTimeout
+from autograder.sandbox.process import Closed, Sandbox, Timeout, describe_status
+from autograder.sandbox.replies import (Malformed, call_request, check_reply, rebuild,
+                                        track_handles, walk)
 
 # Planned calls (plan.py) are sent ahead in batches of at most this many, and this many
 # bytes, so that the sandbox answers a batch in one go. The bytes stay below Linux's default
 # socket buffer (208 KiB), so sending a batch never waits for the sandbox.
 AHEAD_CALLS = 16
 AHEAD_BYTES = 128 * 1024
-IMPORT = wire.encode({"import": True})
 
-
-@dataclass(frozen=True)
-class Limits:
-    # A correct call takes milliseconds: the slowest of the known correct styles (03's
-    # uniform written with Python loops) takes 32 ms. 2 s is generous to any style on a
-    # loaded machine, and a function that timed out once is not run again.
-    call_timeout: float = 2.0           # seconds of wall time per call
-    # Starting a sandbox (a fork, namespaces, the import) takes 20-30 ms, but far longer on
-    # a machine under load: a start gets its own, looser limit.
-    start_timeout: float = 10.0         # seconds to start a sandbox and import the module
-    submission_timeout: float = 30.0    # seconds of wall time per module, all calls together
-    memory: int = 2 * GiB               # of a sandbox's processes together (cgroup), and of each
-    max_processes: int = 32             # processes (and threads) of one sandbox
-    max_output: int = 64 * MiB          # bytes per reply, per file written, scratch size
-    max_files: int = 64                 # open file descriptors
-
-
-class StudentError(Exception):
-    """Student code did something that is not a builtin exception: the message says what."""
-
-
-class StudentTimeout(StudentError):
-    """A call did not return in time, or the module's time budget is used up."""
-
-
-class StudentCrash(StudentError):
-    """The sandbox process ended during a call (exit, signal, memory limit...)."""
-
-
-class MissingFunction(ModuleProblem, AttributeError):
-    """The module has no such public function."""
-
-
-class SandboxSetupError(RuntimeError):
-    """The grader could not start a sandbox: a problem of the machine, not of the student."""
-
-
-# Builtin exceptions a student's exception may come back as; the rest become StudentError.
-# MemoryError means the sandbox's limit, and the iteration protocol must not leak out.
-REBUILT = frozenset(
-    name for name, value in vars(builtins).items()
-    if isinstance(value, type) and issubclass(value, Exception)
-    and not issubclass(value, (StopIteration, StopAsyncIteration, MemoryError)))
-
-
-def default_hidden_paths(*extra) -> list[str]:
-    """What a sandbox must not see even where it lies inside a folder shown to it (the
-    system's, the standard library's): the kit checkout (solutions, reference, private
-    tests) and `extra` (the submissions, the output). Anything else not shown is absent."""
-    return [str(Path(p).resolve()) for p in (kit.ROOT, *extra)]
-
-
-def describe_status(code) -> str:
-    if code is None:
-        return "exit status unknown"
-    if code == EXIT_INTERNAL:
-        return "the sandbox failed internally"
-    if code > 128:
-        try:
-            name = signal.Signals(code - 128).name
-        except ValueError:
-            name = f"signal {code - 128}"
-        hint = " (memory or CPU limit?)" if code - 128 in (signal.SIGKILL, signal.SIGXCPU) else ""
-        return f"killed by {name}{hint}"
-    return f"exit status {code}"
-
-
-# --------------------------------------------------------------------------- zygote
-
-_LIVE = weakref.WeakSet()
-
-
-class Zygote:
-    """The warm process every sandbox is forked from; start one per batch.
-
-    hidden: the paths no sandbox may see even inside a folder it is shown
-    (default_hidden_paths()); numpy stays readable where it lies below one of them.
-    isolation: "auto" (namespaces when this machine allows them, else rlimits only),
-    "namespaces" (fail if unavailable) or "rlimits".
-    uid_base: run as root, each sandbox gets its own unprivileged uid/gid from
-    uid_base + 100000 * (pid % 400) on (above the ranges sssd and subuid maps use), so the
-    process limit is per sandbox and sandboxes cannot touch each other's processes.
-    """
-
-    def __init__(self, hidden=None, *, isolation: str = "auto", python: str = sys.executable,
-                 uid_base: int = 2_100_000_000):
-        if isolation not in ("auto", "namespaces", "rlimits"):
-            raise ValueError(f"isolation must be auto, namespaces or rlimits, not {isolation!r}")
-        self.hidden = list(hidden) if hidden is not None else default_hidden_paths()
-        # One control socket serves the batch's trusted children, forked after this: a
-        # process-shared lock keeps their requests and replies from interleaving.
-        self._lock = multiprocessing.Lock()
-        self._closed = False
-        self._report = ""
-        mine, theirs = socket.socketpair()
-        package_root = str(Path(__file__).resolve().parents[1])
-        code = (f"import sys; sys.path.insert(0, {package_root!r}); "
-                f"from autograder.sandbox.zygote import main; main({theirs.fileno()})")
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "NUMEXPR_NUM_THREADS": "1"}
-        self._process = subprocess.Popen([python, "-I", "-c", code], pass_fds=[theirs.fileno()],
-                                         env=env, cwd="/", stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL)
-        theirs.close()
-        self._ctl = mine
-        try:
-            hello = self._receive(timeout=60)
-        except Exception:
-            self.close()
-            raise
-        self.pid, self.uid, self.keep = hello["pid"], hello["uid"], hello["keep"]
-        self._uid_base = uid_base + (os.getpid() % 400) * 100_000
-        self.isolation = isolation
-        if isolation != "rlimits":
-            try:
-                problem = self._probe()
-            except BaseException:
-                self.close()
-                raise
-            if problem and isolation == "namespaces":
-                self.close()
-                raise SandboxSetupError(problem)
-            if problem:
-                self.isolation = "rlimits"
-                self._report = ("sandbox: no user/mount namespaces available; running with "
-                                f"rlimits only ({problem})")
-            else:
-                self.isolation = "namespaces"
-        else:
-            self._report = "sandbox: namespaces turned off; running with rlimits only"
-        if hello["memory_groups"]:
-            note = f"memory is limited per process, not per sandbox ({hello['memory_groups']})"
-            self._report = f"{self._report}; {note}" if self._report else f"sandbox: {note}"
-        _LIVE.add(self)
-
-    def isolation_report(self) -> str:
-        """One warning line to print when the sandboxes are not fully isolated, else ""."""
-        return self._report
-
-    def _probe(self) -> str:
-        """Start one sandbox with namespaces; the reason it failed, or ""."""
-        self.isolation = "namespaces"
-        scratch = Path(tempfile.mkdtemp(prefix="gradkit-probe-"))
-        try:
-            sandbox = _Sandbox(self, "probe", "probe.py", "", Limits(), scratch / "probe")
-            try:
-                sandbox.start(deadline=time.monotonic() + 30)
-            finally:
-                sandbox.kill()
-        except SandboxSetupError as error:
-            return str(error)
-        except (_Timeout, _Closed, _Malformed) as error:
-            return f"the probe sandbox failed ({type(error).__name__.strip('_').lower()})"
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        return ""
-
-    def _receive(self, timeout):
-        self._ctl.settimeout(timeout)
-        try:
-            (n,) = HEADER.unpack(recv_exact(self._ctl, HEADER.size))
-            return wire.decode(recv_exact(self._ctl, n))
-        except (EOFError, OSError) as error:
-            raise SandboxSetupError(f"the sandbox zygote stopped answering ({error!r})") from None
-
-    def _request(self, message, fds=()):
-        if self._closed:
-            raise SandboxSetupError("the sandbox zygote is closed")
-        data = wire.encode(message)
-        try:
-            if fds:
-                socket.send_fds(self._ctl, [HEADER.pack(len(data))], list(fds))
-                self._ctl.sendall(data)
-            else:
-                send_frame(self._ctl, data)
-        except OSError as error:
-            raise SandboxSetupError(f"the sandbox zygote stopped answering ({error!r})") from None
-        return self._receive(timeout=30)
-
-    def spawn(self, config: dict, sock: socket.socket) -> tuple[int, int]:
-        """Fork a sandbox for `config` talking on `sock`; its (serial, supervisor pid)."""
-        # The zygote numbers the sandboxes (and picks their uids): processes forked from
-        # this one share it, and their own counters would collide.
-        config = dict(config, isolation=self.isolation, hidden=self.hidden,
-                      uid_base=self._uid_base)
-        with self._lock:
-            reply = self._request({"op": "spawn", "config": config}, [sock.fileno()])
-        return reply["serial"], reply["pid"]
-
-    def reap(self, pid: int):
-        """Collect an ended supervisor; its exit status (128 + signal when killed)."""
-        with self._lock:
-            if self._closed:
-                return None
-            return self._request({"op": "reap", "pid": pid})["status"]
-
-    def close(self):
-        """Kill every sandbox and the zygote."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            try:
-                self._ctl.close()
-            finally:
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def isolation_report() -> str:
-    """The isolation warning of the live zygote (or of a probe, when none is running)."""
-    for zygote in list(_LIVE):
-        if not zygote._closed:
-            return zygote.isolation_report()
-    with Zygote() as zygote:
-        return zygote.isolation_report()
-
-
-# --------------------------------------------------------------------------- one sandbox
-
-class _Timeout(Exception):
-    pass
-
-
-class _Closed(Exception):
-    pass
-
-
-class _Sandbox:
-    """One sandbox process: spawned, confined and waiting; once started, the student's
-    module imported and answering calls."""
-
-    def __init__(self, zygote, name, filename, source, limits, scratch: Path):
-        self.zygote, self.name, self.filename, self.source = zygote, name, filename, source
-        self.limits, self.scratch = limits, scratch
-        self.sock = self.pidfd = self.pid = None
-        self.serial = -1
-        self.alive = False
-        self._frames = FrameReader(self._recv_into, limits.max_output + 4096)
-        self._deadline = 0.0
-
-    def spawn(self):
-        """Have the zygote fork the sandbox. It confines itself and waits: no student code
-        runs before `start`."""
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        mine, theirs = socket.socketpair()
-        for end in (mine, theirs):  # large arrays cross in fewer wake-ups
-            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-                end.setsockopt(socket.SOL_SOCKET, option, 4 * MiB)
-        # On this process's processors: a worker pinned to one (pool.py) and its sandbox
-        # then take turns there.
-        config = {"name": self.name, "filename": self.filename, "source": self.source,
-                  "scratch": str(self.scratch.resolve()), "limits": asdict(self.limits),
-                  "cpus": sorted(os.sched_getaffinity(0))}
-        try:
-            self.serial, self.pid = self.zygote.spawn(config, theirs)
-        finally:
-            theirs.close()
-        self.sock = mine
-        self.pidfd = os.pidfd_open(self.pid)
-        self.alive = True
-
-    def start(self, deadline):
-        """Import the module (spawning first if need be); the ready message, or raise
-        _Timeout, _Closed, _Malformed or SandboxSetupError."""
-        if self.pid is None:
-            self.spawn()
-        try:
-            self.send([IMPORT], deadline)
-        except _Closed:  # setup failed: its reason is waiting to be read
-            pass
-        reply = self.receive(deadline)
-        if not isinstance(reply, dict):
-            raise _Malformed("not a dict")
-        if "fatal" in reply:
-            self.kill()
-            raise SandboxSetupError(str(reply["fatal"])[:500])
-        return reply
-
-    def _timeout(self, deadline):
-        # A blocking socket with a timeout waits in C: no Python-level poll per call.
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Timeout
-        self.sock.settimeout(remaining)
-
-    def send(self, messages, deadline):
-        """Write encoded messages, all in one write when the socket takes them."""
-        parts = [part for data in messages for part in (HEADER.pack(len(data)), data)]
-        self._timeout(deadline)
-        try:
-            sent = self.sock.sendmsg(parts)
-            if sent < sum(map(len, parts)):  # a large message goes in pieces
-                self._timeout(deadline)
-                self.sock.sendall(memoryview(b"".join(parts))[sent:])
-        except TimeoutError:
-            raise _Timeout from None
-        except OSError:
-            raise _Closed from None
-
-    def receive(self, deadline):
-        """The next message, decoded; _Timeout, _Closed or _Malformed otherwise."""
-        self._deadline = deadline
-        try:
-            data = self._frames.next()
-        except ValueError as error:
-            raise _Malformed(str(error)) from None
-        except EOFError:
-            raise _Closed from None
-        try:
-            return wire.decode(data, max_size=self._frames.limit)
-        except wire.WireError as error:
-            raise _Malformed(str(error)) from None
-
-    def _recv_into(self, view):
-        self._timeout(self._deadline)
-        try:
-            return self.sock.recv_into(view)
-        except TimeoutError:
-            raise _Timeout from None
-        except OSError:
-            raise _Closed from None
-
-    def exit_status(self, grace=2.0):
-        """After the socket closed: wait a little for the supervisor to end, then reap."""
-        if _readable(self.pidfd, grace):
-            return self._finish(kill=False)
-        return self._finish(kill=True)
-
-    def terminate(self):
-        """Ask the supervisor to end the student's processes (zygote.py); `kill` waits."""
-        if self.alive:
-            self._signal(signal.SIGTERM)
-
-    def kill(self):
-        """Kill the sandbox and everything it started; its exit status."""
-        if not self.alive:
-            return None
-        self.terminate()
-        _readable(self.pidfd, 2.0)
-        return self._finish(kill=True)
-
-    def _signal(self, sig):
-        try:
-            signal.pidfd_send_signal(self.pidfd, sig)
-        except ProcessLookupError:
-            pass
-
-    def _finish(self, kill):
-        if kill:
-            self._signal(signal.SIGKILL)
-        _readable(self.pidfd, 5.0)
-        self.alive = False
-        status = self.zygote.reap(self.pid)
-        os.close(self.pidfd)
-        # The student's processes hold the other end of the socket: EOF means all are gone.
-        try:
-            self.sock.settimeout(2.0)
-            while self.sock.recv(65536):
-                pass
-        except OSError:
-            pass
-        self.sock.close()
-        return status
-
-
-class _Malformed(Exception):
-    pass
-
-
-def _readable(fd, timeout):
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(timeout * 1000))
-
-
-# --------------------------------------------------------------------------- the proxy
 
 class RemoteModule:
     """Stands for a student module loaded in a sandbox: its functions are proxies."""
@@ -499,7 +99,7 @@ class RemoteModule:
                                         dir=self._owner.scratch_root))
         self._owner.scratch_dirs.append(scratch)
         self._runs += 1
-        self._sandbox = _Sandbox(self._owner.zygote, self._name, self._filename, self._source,
+        self._sandbox = Sandbox(self._owner.zygote, self._name, self._filename, self._source,
                                  self._limits, scratch)
         self._sandbox.spawn()
 
@@ -513,13 +113,13 @@ class RemoteModule:
         started = time.monotonic()
         try:
             reply = sandbox.start(started + timeout)
-        except _Timeout:
+        except Timeout:
             sandbox.kill()
             return f"{self._short} did not finish importing within {timeout:g} s"
-        except _Closed:
+        except Closed:
             return (f"{self._short} ended the sandbox while being imported "
                     f"({describe_status(sandbox.exit_status())})")
-        except _Malformed as error:
+        except Malformed as error:
             sandbox.kill()
             return f"{self._short}: the sandbox sent a malformed message while importing ({error})"
         finally:
@@ -567,8 +167,8 @@ class RemoteModule:
         started = time.monotonic()
         try:
             while self._next < self._sent and self._sandbox.alive:
-                _track_handles(self._receive_planned().get("value"), self._track)
-        except (_Timeout, _Closed, _Malformed):
+                track_handles(self._receive_planned().get("value"), self._track)
+        except (Timeout, Closed, Malformed):
             self._stop_sending_ahead()
         finally:
             self._spent += time.monotonic() - started
@@ -617,7 +217,7 @@ class RemoteModule:
             self._sandbox.send(batch, self._batch_deadline)
             self._sent += len(batch)
         self._next += 1
-        return self._check_reply(self._sandbox.receive(self._batch_deadline))
+        return check_reply(self._sandbox.receive(self._batch_deadline))
 
     # -- calls
 
@@ -637,9 +237,9 @@ class RemoteModule:
                 started = time.monotonic()
                 try:
                     reply = self._receive_planned()
-                except (_Timeout, _Closed, _Malformed) as failure:
+                except (Timeout, Closed, Malformed) as failure:
                     if first:
-                        # The sandbox answers the first call of a batch at once (zygote.py):
+                        # The sandbox answers the first call of a batch at once (server.py):
                         # no answer is that call's own doing, as if it had been made alone.
                         sandbox = self._sandbox
                         self._forget_plan()
@@ -668,8 +268,8 @@ class RemoteModule:
         started = time.monotonic()
         try:
             sandbox.send([data], started + timeout)
-            return self._check_reply(sandbox.receive(started + timeout))
-        except (_Timeout, _Closed, _Malformed) as failure:
+            return check_reply(sandbox.receive(started + timeout))
+        except (Timeout, Closed, Malformed) as failure:
             raise self._failed(label, function, sandbox, failure, timeout) from None
         except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
             sandbox.kill()
@@ -680,11 +280,11 @@ class RemoteModule:
     def _failed(self, label, function, sandbox, failure, timeout) -> StudentError:
         """What a call that had `timeout` seconds alone and got no answer is blamed for; its
         sandbox is stopped."""
-        if isinstance(failure, _Closed):
+        if isinstance(failure, Closed):
             return self._stopped(StudentCrash(f"{label} ended the sandbox process "
                                               f"({describe_status(sandbox.exit_status())})"))
         sandbox.kill()
-        if isinstance(failure, _Malformed):
+        if isinstance(failure, Malformed):
             return self._stopped(StudentError(f"{label}: the sandbox sent a malformed reply "
                                               f"({failure})"))
         if timeout < self._limits.call_timeout:
@@ -731,38 +331,13 @@ class RemoteModule:
         finalizer.atexit = False
         return handle
 
-    def _check_reply(self, reply):
-        if not isinstance(reply, dict):
-            raise _Malformed("not a dict")
-        if reply.get("error") == {"kind": "stale"}:
-            return reply
-        # Either is left out when empty: most calls warn of nothing and change no argument.
-        warns, mutated = reply.get("warnings", []), reply.get("mutated", [])
-        # The sandbox sends at most MAX_WARNINGS: more is a forged reply, which would cost
-        # this process time re-raising them outside the module's time budget.
-        if not (isinstance(warns, list) and len(warns) <= MAX_WARNINGS
-                and isinstance(mutated, list)
-                and all(isinstance(w, list) and len(w) == 2 and all(isinstance(x, str) for x in w)
-                        for w in warns)
-                and all(isinstance(m, list) and len(m) == 2 and isinstance(m[0], list)
-                        and isinstance(m[1], np.ndarray) for m in mutated)):
-            raise _Malformed("bad warnings or mutations")
-        if "error" in reply:
-            error = reply["error"]
-            if not (isinstance(error, dict) and all(isinstance(error.get(k), str)
-                                                    for k in ("type", "message", "where"))):
-                raise _Malformed("bad error")
-        elif "value" not in reply:
-            raise _Malformed("no value")
-        return reply
-
     def _deliver(self, label, reply, args, kwargs):
         error = reply.get("error")
         if error == {"kind": "stale"}:
             raise StudentError(f"a value {self._name} returned earlier is no longer available "
                                "in its sandbox")
         for path, new in reply.get("mutated", ()):
-            target = _walk((args, kwargs), path)
+            target = walk((args, kwargs), path)
             if (isinstance(target, np.ndarray) and target.shape == new.shape
                     and target.dtype == new.dtype and target.flags.writeable):
                 np.copyto(target, new)
@@ -772,58 +347,8 @@ class RemoteModule:
                 cls = RuntimeWarning
             warnings.warn(message, cls, stacklevel=4)
         if error is not None:
-            raise _rebuild(label, error) from None
-        return _track_handles(reply["value"], self._track)
-
-
-def call_request(function: str, args: tuple, kwargs: dict, release=()) -> dict:
-    """The message that asks a sandbox to call `function`; `release` lists the handles
-    this process no longer holds."""
-    request = {"call": function, "args": args}
-    if kwargs:
-        request["kwargs"] = kwargs
-    if release:
-        request["release"] = list(release)
-    return request
-
-
-def _walk(root, path):
-    target = root
-    for key in path:
-        if type(target) in (list, tuple) and type(key) is int and 0 <= key < len(target):
-            target = target[key]
-        elif type(target) is dict and type(key) is str and key in target:
-            target = target[key]
-        else:
-            return None
-    return target
-
-
-def _track_handles(value, track, depth=0):
-    t = type(value)
-    if t is wire.Handle:
-        track(value)
-    elif (t is list or t is tuple) and depth < wire.MAX_DEPTH:
-        for item in value:
-            _track_handles(item, track, depth + 1)
-    elif t is dict and depth < wire.MAX_DEPTH:
-        for item in value.values():
-            _track_handles(item, track, depth + 1)
-    return value
-
-
-def _rebuild(label, error):
-    name, message, where = error["type"], error["message"][:2000], error["where"][:300]
-    if name in REBUILT and error.get("builtin") is True:
-        try:
-            return getattr(builtins, name)(f"{message}{where}")
-        except Exception:
-            pass
-    if name == "MemoryError" and error.get("builtin") is True:
-        return StudentError(f"{label} ran out of memory{where}: {message}")
-    if name:
-        return StudentError(f"{label} raised {name[:100]}: {message}{where}")
-    return StudentError(f"{label}: {message}{where}")
+            raise rebuild(label, error) from None
+        return track_handles(reply["value"], self._track)
 
 
 class RemoteFunction:
@@ -844,83 +369,3 @@ class RemoteFunction:
     @property
     def __name__(self):
         return self._name
-
-
-# --------------------------------------------------------------------------- the source
-
-class SandboxSource:
-    """What the tests load student modules from in the batch grader (plugin.SOURCE).
-
-    modules: module name -> (filename, source text), or -> a one-line problem
-    ("two or more files for activations: ..."). scratch_root: a folder for the sandboxes'
-    working folders (a fresh temporary one when None); removed by close().
-    """
-
-    def __init__(self, zygote: Zygote, modules: dict, limits: Limits = Limits(),
-                 scratch_root=None):
-        self.zygote = zygote
-        self.modules = dict(modules)
-        self.limits = limits
-        self._own_scratch = scratch_root is None
-        self.scratch_root = Path(scratch_root or tempfile.mkdtemp(prefix="gradkit-scratch-"))
-        self.scratch_dirs = []
-        self._loaded = {}
-        # What could not be imported or had to be stopped (timeouts, crashes), a line each,
-        # for the student's feedback and the run's summary.
-        self.stopped: list[str] = []
-        # Every module's sandbox is spawned now, to import when a test first loads it: the
-        # sandboxes confine themselves together, and much of that is waiting on the kernel.
-        self._spawned = {}
-        try:
-            for name, entry in self.modules.items():
-                if isinstance(entry, tuple):
-                    self._spawned[name] = RemoteModule(self, name, *entry)
-                    self._spawned[name]._spawn()
-        except BaseException:
-            self.close()
-            raise
-
-    def expect(self, plan: dict):
-        """The calls the test about to run is planned to make (plan.py): module name ->
-        its requests; {} once the test ended."""
-        for name, module in self._loaded.items():
-            if isinstance(module, RemoteModule):
-                module._expect(plan.get(name, []))
-
-    def load(self, name: str, test_dir=None):
-        if name in self._loaded:
-            return self._loaded[name]
-        entry = self.modules.get(name)
-        if entry is None:
-            module = UnusableModule(f"no {name}.py (or {name}.ipynb) found")
-        elif isinstance(entry, str):
-            module = UnusableModule(entry)
-        else:
-            module = self._spawned.pop(name, None) or RemoteModule(self, name, *entry)
-            problem = module._start()
-            if problem is not None:
-                self.stopped.append(problem)
-                module = UnusableModule(problem)
-        self._loaded[name] = module
-        return module
-
-    def close(self):
-        modules = [m for m in [*self._loaded.values(), *self._spawned.values()]
-                   if isinstance(m, RemoteModule)]
-        for module in modules:  # all end at once, then each is waited for
-            module._terminate()
-        for module in modules:
-            module._close()
-        self._loaded.clear()
-        self._spawned.clear()
-        for path in self.scratch_dirs:
-            shutil.rmtree(path, ignore_errors=True)
-        self.scratch_dirs.clear()
-        if self._own_scratch:
-            shutil.rmtree(self.scratch_root, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
