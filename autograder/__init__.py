@@ -1,19 +1,15 @@
-"""gradkit's grading engine.
+"""gradkit's grading engine: one subpackage per step of a batch, each importing only the
+ones below it (docs/architecture.md draws the whole picture).
 
-A batch run, one module per step (batch.py strings them together, cli.py parses arguments):
-  submissions  find the students and their modules, unpack zips safely
-  sandbox      load each module in an isolated process forked from a numpy-only zygote
-               (zygote.py and server.py are that process's side, wire.py the plain-data
-               format between)
-  runner       run the assignment tests against it, replaying examples recorded once
-               (replay.py) with the oracle memoized (memo.py), in worker processes
-               forked from the prepared one (pool.py)
-  plugin       judge each @graded test: points, a one-line verdict, a hint
-  report       results.json, feedback.html, grades.csv, the summary
-
-A student's own `pytest` run uses the same tests and plugin, with loader.LocalSource in
-place of the sandbox; testing.py, checks.py and strategies.py are what the tests import.
-nbgrader.py writes the assignments as an nbgrader course whose cells call notebook.py;
-gradescope.py packs the kit as a Gradescope autograder that grades each submission as a
-class of one.
+  submissions/   1. find the students and their modules, unpack zips and notebooks safely
+  batch/         2. prepare the tests once (runner.prepare: public and held-out examples,
+                    call plans, the oracle's memo), then fork workers (pool) that grade
+                    one student after another; run.grade_class strings the steps together
+  sandbox/       3. run each student module in a confined process forked from a
+                    numpy-only zygote; only plain data (wire) comes back
+  grading/       4-5. run the tests against it and judge: one verdict per graded test,
+                    points settled by one rule (plugin.settle)
+  outputs/       6. write grades.csv, flags.csv, results.json and the feedback pages
+  integrations/  the same grading from nbgrader, Gradescope, and the stubs
+  cli.py         the `autograde` command: parses arguments, calls the steps
 """
