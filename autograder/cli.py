@@ -29,6 +29,8 @@ def main():
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
     autograde gradescope OUT.zip    write the autograder to upload to Gradescope
     autograde grade-one DIR FILE    grade one student's folder into a results.json
+    autograde publish OUT/          show students their hidden checks and held-out examples
+    autograde secret [--rotate]     where the held-out examples' secret is; draw new ones
     """
 
 
@@ -58,6 +60,16 @@ def limit_options(command):
     return command
 
 
+def secret_option(command):
+    from autograder.batch.secret import SECRET
+
+    return click.option("--secret", "secret_file", type=click.Path(dir_okay=False, path_type=Path),
+                        default=SECRET, show_default=True, envvar="GRADKIT_SECRET",
+                        help="the instructor's secret the held-out examples are drawn from, "
+                             "made on first use; never give it to students "
+                             "[env: GRADKIT_SECRET]")(command)
+
+
 def chosen_assignments(assignments) -> list[str]:
     from autograder.batch import run
 
@@ -83,7 +95,9 @@ def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
 @limit_options
-def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory):
+@secret_option
+def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory,
+          secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
@@ -108,7 +122,8 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
-                            limits=limits_of(call_timeout, module_timeout, memory))
+                          limits=limits_of(call_timeout, module_timeout, memory),
+                          secret_file=secret_file)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
@@ -122,17 +137,21 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @limit_options
-def grade_one(folder, results, assignments, call_timeout, module_timeout, memory):
+@secret_option
+def grade_one(folder, results, assignments, call_timeout, module_timeout, memory, secret_file):
     """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
     their results.json (Gradescope's schema) to RESULTS.
 
-    This is what the Gradescope package's run_autograder runs on each submission.
+    This is what the Gradescope package's run_autograder runs on each submission. The
+    results.json lists the private tests and the held-out examples that failed, marked
+    for Gradescope to show only once the grades are published there.
     """
     from autograder.batch import run
     from autograder.integrations.gradescope import grade_submission
 
     options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
-                            limits=limits_of(call_timeout, module_timeout, memory))
+                          limits=limits_of(call_timeout, module_timeout, memory),
+                          secret_file=secret_file, published=True)
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)
     except run.BatchError as error:
@@ -144,22 +163,64 @@ def grade_one(folder, results, assignments, call_timeout, module_timeout, memory
 @main.command()
 @click.argument("zip_path", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
 @assignment_option("package only this assignment (01_activations or activations); repeatable")
-def gradescope(zip_path, assignments):
+@secret_option
+def gradescope(zip_path, assignments, secret_file):
     """Write OUT.zip, the autograder to upload to Gradescope ("Zipped file", base image
     Ubuntu 22.04 or newer): setup.sh, run_autograder and the kit with the chosen
     assignments (all by default).
 
     Each submission is graded as one student by `autograde grade-one`, every packaged
     assignment, a module missing scoring 0; the score and the feedback per test go to
-    Gradescope's results.json.
+    Gradescope's results.json. The package holds the held-out examples' secret: keep
+    it from students as you keep your private tests.
     """
+    from autograder.batch.secret import SecretProblem
     from autograder.integrations.gradescope import write_package
 
     try:
-        count = write_package(zip_path, chosen_assignments(assignments))
+        count = write_package(zip_path, chosen_assignments(assignments), secret_file)
+    except SecretProblem as error:
+        raise click.ClickException(str(error))
     except OSError as error:
         raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")
     click.echo(f"wrote {zip_path} ({count} files): upload it to Gradescope as the autograder")
+
+
+@main.command()
+@click.argument("out", type=existing_folder())
+def publish(out):
+    """Publish the grades in OUT/ (what `autograde` wrote): rewrite every student's
+    results.json and feedback pages with what they hid until now, the instructor's private
+    tests one by one and the held-out examples that broke a test. Later runs into OUT/
+    write the same. Before this, a student sees that hidden checks exist and their total,
+    and that a held-out example failed, nothing that tells an input.
+    """
+    from autograder.batch import run
+
+    count = run.publish(out)
+    if not count:
+        raise click.ClickException(f"no graded student in {out}: give the folder `autograde` wrote")
+    click.echo(f"published {count} student(s) in {out}: their pages now show everything")
+
+
+@main.command()
+@secret_option
+@click.option("--rotate", is_flag=True, help="draw a new secret: every held-out example changes, "
+                                            "and the next run grades everyone again")
+def secret(secret_file, rotate):
+    """Say where the held-out examples' secret is (made on first use), or rotate it.
+
+    Every property test is graded on the examples the student's own `pytest` run meets and
+    on held-out ones drawn from this secret, which never ships to students: the same secret
+    gives the same examples, so the same code always gets the same points.
+    """
+    from autograder.batch import secret as secrets
+
+    try:
+        (secrets.rotate if rotate else secrets.load)(secret_file)
+    except secrets.SecretProblem as error:
+        raise click.ClickException(str(error))
+    click.echo(f"{'new ' if rotate else ''}held-out secret: {secret_file}")
 
 
 @main.command("nbgrader")

@@ -2,8 +2,10 @@
 import json
 import re
 import shutil
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ import pytest
 from autograder import kit
 
 STUDENTS = Path(__file__).parent / "students"
+# Every `autograde` the tests run draws its held-out examples from this secret, not from
+# one made in the checkout's private/ folder.
+os.environ.setdefault("GRADKIT_SECRET", str(Path(tempfile.mkdtemp(prefix="gradkit-secret-")) / "secret"))
 # Two students' activations.py, graded against 01_activations by the LMS tests: what
 # `autograde` gives these files is what the other routes into the grader must give.
 ACTIVATIONS = {"alice": kit.SOLUTIONS / "01_activations" / "activations.py",
@@ -93,6 +98,172 @@ def returning_none(assignment: str) -> str:
     module = kit.module_name(assignment)
     stub = (kit.ASSIGNMENTS / assignment / f"{module}.py").read_text()
     return re.sub(r"raise NotImplementedError\(.*\)", "return None", stub)
+
+
+# Appended to a solution, this makes every public function implement nothing in one way
+# (_KIND): answer zeros or NaN in the shape of the right answer, hand back its first
+# argument or a copy of it, return None, or raise. Code like this must score 0.
+TRIVIAL = """
+
+import copy as _copy
+import functools as _functools
+import inspect as _inspect
+
+import numpy as _np
+
+_KIND = {kind!r}
+
+
+def _blank(value, fill):
+    if isinstance(value, _np.ndarray):
+        return _np.full(value.shape, fill) if value.dtype.kind == "f" else _np.zeros_like(value)
+    if isinstance(value, (float, _np.floating)):
+        return fill
+    if isinstance(value, (int, _np.integer)) and not isinstance(value, bool):
+        return 0
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_blank(v, fill) for v in value)
+    if isinstance(value, dict):
+        return {{k: _blank(v, fill) for k, v in value.items()}}
+    return value
+
+
+def _trivial(function):
+    @_functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        if _KIND in ("zeros", "nan"):
+            try:
+                shape_of = function(*args, **kwargs)
+            except Exception:
+                shape_of = first
+            return _blank(shape_of, 0.0 if _KIND == "zeros" else _np.nan)
+        if _KIND == "input":
+            return first
+        if _KIND == "copy":
+            return _copy.deepcopy(first)
+        if _KIND == "none":
+            return None
+        raise {{"ValueError": ValueError, "FloatingPointError": FloatingPointError,
+                "NotImplementedError": NotImplementedError}}[_KIND]("nothing here")
+    return wrapper
+
+
+for _name, _value in list(globals().items()):
+    if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__:
+        globals()[_name] = _trivial(_value)
+"""
+TRIVIAL_KINDS = ("zeros", "nan", "input", "copy", "none", "ValueError", "FloatingPointError",
+                 "NotImplementedError")
+
+
+def trivial(kind: str):
+    """A maker of the solution to an assignment made to implement nothing, as `kind` says."""
+    def make(assignment: str) -> str:
+        module = kit.module_name(assignment)
+        return (kit.SOLUTIONS / assignment / f"{module}.py").read_text() + TRIVIAL.format(kind=kind)
+    return make
+
+
+# Appended to a solution, this logs every call a test makes and its answer, by a key a
+# module can compute from the arguments alone, into the file LOG (appended as pickles).
+LOG_ANSWERS = """
+
+import functools as _functools
+import inspect as _inspect
+import pickle as _pickle
+
+import numpy as _np
+
+
+def _key(value):
+    if isinstance(value, _np.ndarray):
+        return ("a", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return ("l", tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("d", tuple((k, _key(v)) for k, v in sorted(value.items())))
+    if isinstance(value, (float, _np.floating)):
+        return ("f", float(value))
+    return ("r", repr(value))
+
+
+def _logging(function):
+    @_functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        answer = function(*args, **kwargs)
+        with open(LOG, "ab") as log:
+            _pickle.dump((_key((function.__name__, args, kwargs)), answer), log)
+        return answer
+    return wrapper
+
+
+for _name, _value in list(globals().items()):
+    if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__:
+        globals()[_name] = _logging(_value)
+"""
+
+# A module with no implementation at all: the answers a friend's correct module gave to
+# every call of the public tests, looked up by the arguments, and zeros for anything else.
+TABLE = """import base64
+import pickle
+import zlib
+
+import numpy as _np
+
+{key}
+
+_TABLE = pickle.loads(zlib.decompress(base64.b64decode({table!r})))
+
+
+def _answer(name):
+    def function(*args, **kwargs):
+        return _TABLE.get(_key((name, args, kwargs)), _np.zeros(1))
+    function.__name__ = name
+    return function
+
+
+{functions}
+"""
+
+
+def lookup_tables(tmp_path: Path) -> dict[str, str]:
+    """Per assignment, the module a student who wants points without the work could build:
+    run the public tests on a friend's correct modules that log every answer, then answer
+    from the log."""
+    import base64
+    import pickle
+    import re as _re
+    import zlib
+
+    friend, log = tmp_path / "friend", tmp_path / "answers.pickle"
+    friend.mkdir()
+    for assignment in kit.assignment_names():
+        module = kit.module_name(assignment)
+        source = (kit.SOLUTIONS / assignment / f"{module}.py").read_text()
+        (friend / f"{module}.py").write_text(source + f"\nLOG = {str(log)!r}\n" + LOG_ANSWERS)
+    grade(friend, kit.assignment_names(), tmp_path)
+    table = {}
+    with open(log, "rb") as stream:
+        while True:
+            try:
+                key, answer = pickle.load(stream)
+            except EOFError:
+                break
+            if len(pickle.dumps(answer)) < 2**18:  # the deep networks' answers would not fit
+                table[key] = answer
+    key_source = "def _key" + LOG_ANSWERS.split("def _key", 1)[1].split("def _logging")[0].rstrip()
+    modules = {}
+    for assignment in kit.assignment_names():
+        module = kit.module_name(assignment)
+        names = _re.findall(r"^def ([a-z]\w*)\(", (kit.SOLUTIONS / assignment / f"{module}.py").read_text(), _re.M)
+        mine = {k: v for k, v in table.items() if k[1][0][1].strip("'") in names}
+        packed = base64.b64encode(zlib.compress(pickle.dumps(mine), 9)).decode()
+        modules[assignment] = TABLE.format(key=key_source, table=packed,
+                                           functions="\n".join(f"{n} = _answer({n!r})" for n in names))
+    return modules
 
 
 def expected_failures(module: Path) -> set[str]:

@@ -11,7 +11,8 @@ import pytest
 
 from autograder import kit
 
-from conftest import STUDENTS, expected_failures, overwriting_inputs, returning_none
+from conftest import (STUDENTS, TRIVIAL_KINDS, expected_failures, lookup_tables, overwriting_inputs,
+                      returning_none, trivial)
 
 VARIANTS = sorted(p for p in STUDENTS.glob("*/*") if p.is_dir())
 
@@ -30,8 +31,9 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-# Two students made from the kit itself, each doing every assignment (conftest.py).
-GENERATED = {"generated__overwrites_inputs": overwriting_inputs, "generated__returns_none": returning_none}
+# Students made from the kit itself, each doing every assignment (conftest.py).
+GENERATED = {"generated__overwrites_inputs": overwriting_inputs, "generated__returns_none": returning_none,
+             **{f"generated__trivial_{kind}": trivial(kind) for kind in TRIVIAL_KINDS}}
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +48,9 @@ def graded_class(tmp_path_factory):
         (submissions / student).mkdir()
         for assignment in kit.assignment_names():
             (submissions / student / f"{kit.module_name(assignment)}.py").write_text(make(assignment))
+    (submissions / "generated__lookup_table").mkdir()
+    for assignment, source in lookup_tables(root / "friend").items():
+        (submissions / "generated__lookup_table" / f"{kit.module_name(assignment)}.py").write_text(source)
     before = tree_digest(submissions)
     run = autograde(submissions, "--out", out, "-j", "2")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
@@ -91,6 +96,29 @@ def test_functions_that_return_nothing_score_zero(graded_class):
     _, out, _ = graded_class
     verdicts = verdicts_of(out, "generated__returns_none")
     assert len(verdicts) > 100 and not [v["nodeid"] for v in verdicts if v["passed"]]
+
+
+@pytest.mark.parametrize("kind", TRIVIAL_KINDS)
+def test_code_that_implements_nothing_scores_zero(graded_class, kind):
+    """Zeros or NaN of the right shape, the input or a copy of it, None, or an error raised
+    on every call: not one point, in any assignment."""
+    _, out, _ = graded_class
+    earned = [f"{v['nodeid']}: {v['points']}" for v in verdicts_of(out, f"generated__trivial_{kind}")
+              if v["points"]]
+    assert not earned, "\n".join(earned)
+
+
+def test_a_table_of_memorized_answers_scores_at_most_a_tenth(graded_class):
+    """A module answering every call of the public tests from a friend's logged answers,
+    and nothing else, fails on the held-out examples: at most 10 % of any assignment,
+    where it passes nearly everything in the student's own run."""
+    _, out, _ = graded_class
+    verdicts = verdicts_of(out, "generated__lookup_table")
+    for assignment in kit.assignment_names():
+        mine = [v for v in verdicts if v["assignment"] == assignment]
+        points, most = sum(v["points"] for v in mine), sum(v["max_points"] for v in mine)
+        assert most and points <= 0.1 * most, (assignment, points, most,
+                                               [v["nodeid"] for v in mine if v["points"]])
 
 
 def test_outputs_follow_the_contract(graded_class):

@@ -59,13 +59,37 @@ def test_results_json_is_gradescope_schema_with_scores_that_add_up():
                                               "02_backprop: 6 / 6 points"]
 
 
+PRIVATE = dict(verdict(function="relu", prop="is 0 below 0", passed=False, message="relu(-1) gave -1",
+                       hint="private hint"),
+               nodeid="private/01_activations/test_more.py::test_relu")
+HELD_OUT = dict(verdict(function="tanh", prop="matches torch.tanh", passed=False,
+                        message="passes the public examples but fails on a held-out one"),
+                withheld={"message": "tanh(x) gave 0.5, expected 0.46", "example": "x=array([0.5])"})
+SECRETS = ("relu", "private hint", "relu(-1)", "0.46", "array([0.5])")
+
+
 def test_private_tests_are_shown_on_gradescope_only_once_grades_are_published():
-    private = dict(verdict(function="relu", prop="is 0 below 0", passed=False, message="relu(-1) gave -1"),
-                   nodeid="private/01_activations/test_more.py::test_relu")
-    results = results_json("alice", [*VERDICTS, private], [], MAXIMA)
+    results = results_json("alice", [*VERDICTS, PRIVATE, HELD_OUT], [], MAXIMA, published=True)
     shown = {t["name"]: t.get("visibility") for t in results["tests"]}
     assert shown.pop("01_activations · relu: is 0 below 0") == "after_published"
+    assert shown.pop("01_activations · tanh: matches torch.tanh (held-out example)") == "after_published"
     assert set(shown.values()) == {None}
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+
+
+@pytest.mark.parametrize("writer", [results_json, feedback_html, feedback_markdown])
+def test_before_publication_a_student_sees_that_hidden_checks_exist_and_their_total_only(writer):
+    """Until the grades are published, every output counts the private tests without
+    naming them, and says that a held-out example failed without showing it; published,
+    every output shows both."""
+    before = writer("alice", [*VERDICTS, PRIVATE, HELD_OUT], [], MAXIMA)
+    after = writer("alice", [*VERDICTS, PRIVATE, HELD_OUT], [], MAXIMA, published=True)
+    # Markdown's escapes (held\\-out) are not what a reader sees.
+    before, after = (json.dumps(page) if writer is results_json else page.replace("\\", "")
+                     for page in (before, after))
+    assert "hidden checks" in before and "fails on a held-out one" in before
+    assert [s for s in SECRETS if s in before] == []
+    assert [s for s in SECRETS if s not in after] == []
 
 
 def test_an_assignment_without_verdicts_still_counts_zero_out_of_its_maximum():

@@ -10,12 +10,11 @@ from hypothesis.errors import HypothesisDeprecationWarning
 from threadpoolctl import threadpool_info
 
 from autograder import kit
+from conftest import grade
 
-from autograder.sandbox import plan
 
 from autograder.batch import runner
 from autograder.submissions.loader import LocalSource
-from autograder.grading.replay import Recorder
 
 PRIVATE_TEST = '''
 import numpy as np
@@ -102,22 +101,76 @@ def test_the_examples_do_not_depend_on_how_many_processes_record_them():
     assert recorded[0] == recorded[1]
 
 
-def test_the_grader_replays_the_first_examples_a_students_own_run_meets():
-    """Recording stops generating at the budget, and what it keeps is the start of the 25
-    examples a student's run of the same tests meets: passing them locally means passing
-    them in the grader."""
-    def recorder(budget):
-        return Recorder(budget, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+# Appended to a solution: every public function writes its arguments to the file named by
+# $CALL_LOG before answering, so that a test sees exactly what reached the student's code.
+LOG_CALLS = """
 
-    grader, student = recorder(runner.REPLAYED_EXAMPLES), recorder(10**6)
-    with runner.Suite(runner.test_files(["07_diagnostics"])) as suite:
-        for each in (grader, student):
-            suite.run(each.log, each)
-    assert grader.examples.keys() == student.examples.keys() and len(grader.examples) > 5
-    for nodeid, examples in grader.examples.items():
-        assert len(examples) == runner.REPLAYED_EXAMPLES < len(student.examples[nodeid]), nodeid
-        assert repr(examples) == repr(student.examples[nodeid][:len(examples)]), nodeid
-    assert len(grader.log.entries) < len(student.log.entries) / 1.5
+import functools as _functools
+import inspect as _inspect
+import os as _os
+
+
+def _logging(function):
+    @_functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with open(_os.environ["CALL_LOG"], "a") as log:
+            log.write(repr((function.__name__, args, sorted(kwargs.items()))).replace("\\n", " ") + "\\n")
+        return function(*args, **kwargs)
+    return wrapper
+
+
+for _name, _value in list(globals().items()):
+    if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__:
+        globals()[_name] = _logging(_value)
+"""
+
+
+def test_the_grader_replays_every_example_a_students_own_run_meets(tmp_path, monkeypatch):
+    """The public examples the grader replays are the ones the student's own `pytest` run
+    meets, all of them, in its order: whatever that run catches, the grader catches. The
+    held-out examples come after them."""
+    student = tmp_path / "student"
+    student.mkdir()
+    source = (kit.SOLUTIONS / "07_diagnostics" / "diagnostics.py").read_text()
+    (student / "diagnostics.py").write_text(source + LOG_CALLS)
+    own, grader, heldout = (tmp_path / f"{name}.log" for name in ("own", "grader", "heldout"))
+
+    monkeypatch.setenv("CALL_LOG", str(own))
+    verdicts, _ = grade(student, ["07_diagnostics"], tmp_path)
+    assert all(v["passed"] for v in verdicts)
+    for log, secret in ((grader, None), (heldout, b"instructor")):
+        monkeypatch.setenv("CALL_LOG", str(log))
+        with runner.prepare(["07_diagnostics"], secret=secret) as prepared:
+            log.unlink(missing_ok=True)  # preparing ran the solutions, which log nothing
+            assert all(v["passed"] for v in runner.grade(prepared, LocalSource(student)))
+
+    calls = own.read_text().splitlines()
+    assert len(calls) > 200
+    assert grader.read_text().splitlines() == calls
+    with_heldout = heldout.read_text().splitlines()
+    assert len(with_heldout) > len(calls)
+    remaining = iter(with_heldout)
+    assert all(call in remaining for call in calls), "the public calls, in order, among the rest"
+
+
+def test_held_out_examples_come_from_the_secret_and_the_test():
+    """Held-out examples are drawn anew for each test from the instructor's secret: the
+    same secret gives the same ones, another secret others, and no two tests (nor a test's
+    public examples) share them."""
+    def recorded(secret):
+        with runner.prepare(["06_clipping"], secret=secret) as prepared:
+            return ({nodeid: list(map(repr, examples)) for nodeid, examples in prepared.heldout.items()},
+                    {nodeid: list(map(repr, examples)) for nodeid, examples in prepared.examples.items()})
+
+    first, public = recorded(b"one")
+    again, _ = recorded(b"one")
+    other, _ = recorded(b"two")
+    assert first == again and len(first) >= 15
+    assert all(first[nodeid] != other[nodeid] for nodeid in first)
+    assert len({tuple(examples) for examples in first.values()}) == len(first), "two tests share examples"
+    for nodeid, examples in first.items():
+        assert len(examples) == runner.HELD_OUT_EXAMPLES, nodeid
+        assert not set(examples) & set(public[nodeid]), nodeid
 
 
 class BrokenRecorder:

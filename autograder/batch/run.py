@@ -15,9 +15,10 @@ from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import pool, runner
+from autograder.batch import pool, runner, secret
 
 from autograder.outputs.files import write_atomic
+from autograder.outputs.flags import flag_lines, flags, flags_csv
 from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
 from autograder.outputs.pages import feedback_html, feedback_markdown
 from autograder.outputs.results import results_json
@@ -30,6 +31,7 @@ from autograder.submissions import students
 from autograder.batch.progress import Progress
 
 STATE = "state.json"
+PUBLISHED = "published"  # in OUT/: the pages show everything (publish)
 
 
 class BatchError(Exception):
@@ -43,6 +45,8 @@ class Options:
     jobs: int = 2
     force: bool = False
     limits: Limits = field(default_factory=Limits)
+    secret_file: Path = secret.SECRET  # the held-out examples' secret (batch/secret.py)
+    published: bool = False  # write the pages as `publish` does (Gradescope publishes itself)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -57,17 +61,18 @@ def choose_assignments(asked) -> list[str]:
     return chosen or known
 
 
-def tests_key(files: list[Path], options: Options) -> str:
-    """Changes when the tests or the limits change, so that results are not reused then."""
-    digest = hashlib.sha256(json.dumps(asdict(options.limits), sort_keys=True).encode())
+def tests_key(files: list[Path], options: Options, key: bytes) -> str:
+    """Changes when the tests, the limits or the secret `key` change, so that results are
+    not reused then."""
+    digest = hashlib.sha256(json.dumps(asdict(options.limits), sort_keys=True).encode() + key)
     for path in files:
         digest.update(str(path.relative_to(kit.ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
 class Batch:
-    def __init__(self, out: Path, options: Options, key: str):
-        self.out, self.options, self.key = out, options, key
+    def __init__(self, out: Path, options: Options, key: str, secret: bytes):
+        self.out, self.options, self.key, self.secret = out, options, key, secret
         self.work = out / ".work"
         self.prepared = self.zygote = None
         self.fingerprints: dict[str, str] = {}
@@ -104,23 +109,46 @@ class Batch:
             notes += source.stopped
         if submission.kind == "zip":
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
-        return self.finish(submission, verdicts, notes)
+        digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
+                   for name, value in modules.items() if not isinstance(value, str)}
+        return self.finish(submission, verdicts, notes, digests)
 
-    def finish(self, submission, verdicts: list[dict], notes: list[str]) -> dict:
+    def finish(self, submission, verdicts: list[dict], notes: list[str], digests=None) -> dict:
         state = {"fingerprint": self.fingerprint(submission), "verdicts": verdicts,
-                 "notes": notes, "maxima": self.prepared.maxima}
+                 "notes": notes, "maxima": self.prepared.maxima, "modules": digests or {}}
         folder = self.out / submission.student
         folder.mkdir(parents=True, exist_ok=True)
-        maxima = self.prepared.maxima
-        results = results_json(submission.student, verdicts, notes, maxima)
-        write_atomic(folder / "results.json", json.dumps(results, indent=1))
-        for name, page in (("feedback.html", feedback_html), ("feedback.md", feedback_markdown)):
-            write_atomic(folder / name, page(submission.student, verdicts, notes, maxima))
+        write_pages(folder, submission.student, state,
+                    self.options.published or (self.out / PUBLISHED).exists())
         write_atomic(folder / STATE, json.dumps(state))
         return state
 
     def write_grades(self, rows: dict):
         write_atomic(self.out / "grades.csv", grades_csv(list(rows.values()), self.options.assignments))
+
+
+def write_pages(folder: Path, student: str, state: dict, published: bool):
+    """A student's results.json and feedback pages, from their state."""
+    args = (student, state["verdicts"], state["notes"], state["maxima"])
+    write_atomic(folder / "results.json", json.dumps(results_json(*args, published=published), indent=1))
+    for name, page in (("feedback.html", feedback_html), ("feedback.md", feedback_markdown)):
+        write_atomic(folder / name, page(*args, published=published))
+
+
+def publish(out: Path) -> int:
+    """Rewrite every student's results.json and pages in `out` with what was hidden until
+    now (private tests, held-out examples), and have later runs into `out` do the same;
+    return how many students."""
+    write_atomic(out / PUBLISHED, "the grades in this folder are published (autograde publish)\n")
+    count = 0
+    for path in sorted(out.glob(f"*/{STATE}")):
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        write_pages(path.parent, path.parent.name, state, published=True)
+        count += 1
+    return count
 
 
 def row(submission, state: dict) -> dict:
@@ -138,7 +166,11 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
         echo(f"skipped: {line}")
     out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    batch = Batch(out, options, tests_key(runner.test_files(options.assignments), options))
+    try:
+        key = secret.load(options.secret_file)
+    except secret.SecretProblem as error:
+        raise BatchError(str(error)) from None
+    batch = Batch(out, options, tests_key(runner.test_files(options.assignments), options, key), key)
     # grades.csv lists the whole class: students left out by --student keep their last grade.
     rows, todo = {}, []
     for submission in found:
@@ -155,9 +187,11 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     if todo:
         prepared_at = grade_all(batch, todo, rows, submissions_dir, echo)
     batch.write_grades(rows)
+    flagged = flags({s.student: state for s in found if (state := batch.state_of(s))})
+    write_atomic(out / "flags.csv", flags_csv(flagged))
     end = time.monotonic()
     rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
-    return [*summary_lines(list(rows.values()), options.assignments),
+    return [*summary_lines(list(rows.values()), options.assignments), *flag_lines(flagged),
             f"graded {len(todo)} student(s) in {end - start:.1f} s ({prepared_at - start:.1f} s "
             f"preparing the tests{rate}); results in {out}"]
 
@@ -166,7 +200,8 @@ def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo)
     """Grade `todo` into `rows`; return when the tests were ready (time.monotonic)."""
     echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
-        batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs)
+        batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
+                                        secret=batch.secret)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
     hidden = default_hidden_paths(submissions_dir, batch.out)

@@ -1,8 +1,9 @@
 """Run the assignment tests on one student's modules and collect the verdicts.
 
 `prepare` runs once per batch in the warm trusted process: it imports the oracle, collects
-the tests into a `Suite`, records Hypothesis's examples and the calls they make (plan.py)
-on the solutions, and fills the oracle's memo by running those examples on the solutions.
+the tests into a `Suite`, records Hypothesis's examples, public and held out (replay.py),
+and the calls they make (plan.py) on the solutions, and fills the oracle's memo by running
+those examples on the solutions.
 `grade` then runs in workers forked from it (pool.py), once per student against that
 student's source, and pays neither the imports, the collection nor the example generation
 again.
@@ -27,14 +28,14 @@ from autograder.sandbox import plan
 from autograder.batch import pool
 from autograder.submissions.loader import LocalSource
 from autograder.grading.plugin import SOURCE, VERDICTS
-from autograder.grading.replay import Recorder, Replayer
+from autograder.grading.plugin import settle
+from autograder.grading.replay import HeldOut, Recorder, Replayer
 from autograder.sandbox.zygote import keep_freed_memory
 
 PRIVATE = kit.ROOT / "private"
-# Examples replayed per property test. A student's own run meets 25; the grader replays the
-# first 12 of them (the explicit cases first), which the known-bad variants in
-# tests/students show to be enough, at half the cost of grading and of generating them.
-REPLAYED_EXAMPLES = 12
+# Held-out examples per property test, after the 25 public ones a student's own run meets:
+# enough that a table of memorized answers fails every property test (tests/test_earned.py).
+HELD_OUT_EXAMPLES = 8
 
 
 def test_files(assignments: list[str], private: Path = PRIVATE) -> list[Path]:
@@ -85,7 +86,7 @@ class Suite:
             self.close()
             raise
         # A student's in-place change of an argument is copied back into the test's array
-        # (sandbox.py), and a worker grades one student after another: arrays the tests share
+        # (sandbox/remote.py), and a worker grades one student after another: arrays the tests share
         # between runs (module constants, parameters) are put back after every run, so that
         # no student's code can reach the next student's tests.
         self.shared = [(a, a.copy()) for a in shared_arrays(self.session.items)
@@ -123,7 +124,7 @@ class Suite:
                 np.copyto(array, saved)
             for plugin in plugins:
                 config.pluginmanager.unregister(plugin)
-        return config.stash[VERDICTS]
+        return settle(config.stash[VERDICTS])
 
     def close(self):
         try:
@@ -170,7 +171,8 @@ def run_tests(files: list[Path], source) -> list[dict]:
 class Prepared:
     """What the warm process knows before any student is graded; `close` it when done."""
     suite: Suite
-    examples: dict  # test nodeid -> the examples replayed (replay.py)
+    examples: dict  # test nodeid -> the public examples replayed (replay.py)
+    heldout: dict   # test nodeid -> the held-out examples replayed after them
     plans: dict     # test nodeid -> module -> its planned requests (plan.py)
     maxima: dict[str, int]
 
@@ -195,9 +197,11 @@ def one_thread():
     threadpool_limits(1)
 
 
-def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1) -> Prepared:
-    """Open the suite of `assignments`, record its examples in `jobs` processes, and fill
-    the oracle's memo by running them on the solutions, which must pass."""
+def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
+            secret: bytes | None = None) -> Prepared:
+    """Open the suite of `assignments`, record its examples in `jobs` processes (held-out
+    ones too when given the instructor's `secret`), and fill the oracle's memo by running
+    them on the solutions, which must pass."""
     one_thread()
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
     keep_freed_memory()
@@ -207,8 +211,9 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1) -> P
             memo.memoize_module(importlib.import_module(info.name))
     suite = Suite(test_files(assignments, private))
     try:
-        examples, plans = record(suite, jobs)
-        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, plans))
+        heldout = HeldOut(secret, HELD_OUT_EXAMPLES) if secret is not None else None
+        examples, withheld, plans = record(suite, jobs, heldout)
+        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, withheld, plans))
         solutions_pass(verdicts)
     except BaseException:
         suite.close()
@@ -217,10 +222,10 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1) -> P
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(suite, examples, plans, maxima)
+    return Prepared(suite, examples, withheld, plans, maxima)
 
 
-def record(suite: Suite, jobs: int) -> tuple[dict, dict]:
+def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dict, dict, dict]:
     """The examples of every test and the plans of their calls, recorded on the solutions
     (replay.py), the tests dealt out to `jobs` processes forked from this one: generating
     examples is most of the time preparing takes, and a test's examples depend on that
@@ -229,16 +234,18 @@ def record(suite: Suite, jobs: int) -> tuple[dict, dict]:
     shards = [items[k::jobs] for k in range(jobs)]
 
     def work(shard):
-        recorder = Recorder(REPLAYED_EXAMPLES, plan.CallLog(LocalSource(kit.SOLUTIONS)))
+        recorder = Recorder(plan.CallLog(LocalSource(kit.SOLUTIONS)), heldout)
         verdicts = suite.run(recorder.log, recorder, items=shard)
-        return {"examples": recorder.examples, "plans": recorder.plans, "verdicts": verdicts}
+        return {"examples": recorder.examples, "heldout": recorder.heldout,
+                "plans": recorder.plans, "verdicts": verdicts}
 
-    examples, plans, verdicts = {}, {}, []
+    examples, withheld, plans, verdicts = {}, {}, {}, []
 
     def done(shard, result):
         if "error" in result:
             raise SolutionsFail(f"recording the examples failed: {result['error']}")
         examples.update(result["examples"])
+        withheld.update(result["heldout"])
         plans.update(result["plans"])
         verdicts.extend(result["verdicts"])
 
@@ -246,7 +253,7 @@ def record(suite: Suite, jobs: int) -> tuple[dict, dict]:
     # A test the solutions fail keeps only the examples before the failure: the run on
     # them in prepare() would pass.
     solutions_pass(verdicts)
-    return examples, plans
+    return examples, withheld, plans
 
 
 def solutions_pass(verdicts: list[dict]):
@@ -258,4 +265,4 @@ def solutions_pass(verdicts: list[dict]):
 
 def grade(prepared: Prepared, source) -> list[dict]:
     """Every verdict for one student, their modules reached through `source`."""
-    return prepared.suite.run(source, Replayer(prepared.examples, prepared.plans))
+    return prepared.suite.run(source, Replayer(prepared.examples, prepared.heldout, prepared.plans))

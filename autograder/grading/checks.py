@@ -60,3 +60,13 @@ def assert_finite(got, what: str):
 def assert_unchanged(before: np.ndarray, after: np.ndarray, what: str):
     assert np.array_equal(before, after, equal_nan=True), \
         f"{what} modified its input in place: return a new array instead"
+
+
+def assert_at_most(got: float, bound: float, what: str, rtol: float = RTOL, atol: float = ATOL):
+    """`got` <= `bound` within the contract's tolerance: a bound met up to rounding is met."""
+    assert got <= bound + atol + rtol * abs(bound), f"{what} is {got!r}, above {bound!r}"
+
+
+def assert_at_least(got: float, bound: float, what: str, rtol: float = RTOL, atol: float = ATOL):
+    """`got` >= `bound` within the contract's tolerance."""
+    assert got >= bound - atol - rtol * abs(bound), f"{what} is {got!r}, below {bound!r}"

@@ -21,6 +21,15 @@ from autograder.submissions.loader import LocalSource
 SOURCE = pytest.StashKey()
 VERDICTS = pytest.StashKey()
 
+
+class HeldOutFailure(AssertionError):
+    """A property test passed every public example and failed a held-out one (replay.py);
+    the failure itself is its __cause__."""
+
+    def __init__(self, count: int):
+        super().__init__(f"passes the public examples but fails on one of the {count} "
+                         "held-out examples the grader keeps back")
+
 # Derandomized, with no example database and no deadline: the same code always meets the
 # same examples, nothing is written into the student's folder, and a slow machine cannot
 # turn a correct answer into a failure. No shrinking: a failure reports the first failing
@@ -83,7 +92,8 @@ def property_of(item) -> str:
 def verdict_of(item, excinfo) -> dict:
     mark = item.get_closest_marker("graded")
     points = mark.kwargs["points"]
-    return {
+    counts_with = mark.kwargs.get("counts_with")
+    verdict = {
         "assignment": item.path.parent.name,
         "function": fill(mark.kwargs["function"], item),
         "property": property_of(item),
@@ -93,7 +103,30 @@ def verdict_of(item, excinfo) -> dict:
         "message": explain(excinfo) if excinfo else "",
         "hint": fill(mark.kwargs["hint"], item),
         "nodeid": item.nodeid,
+        "counts_with": fill(counts_with, item) if counts_with else None,
     }
+    if excinfo and isinstance(excinfo.value, HeldOutFailure):
+        # What broke it stays with the instructor until the grades are published: shown at
+        # once, repeated submissions would hand the held-out examples out one by one.
+        cause = pytest.ExceptionInfo.from_exception(excinfo.value.__cause__)
+        verdict["withheld"] = {"message": explain(cause), "example": falsifying_example(cause.value)}
+    return verdict
+
+
+def settle(verdicts: list[dict]) -> list[dict]:
+    """The points system's one rule beyond a test's own outcome: a test marked
+    `counts_with=F` (a structural property: shape, inputs untouched, an error raised, or a
+    fixed case a table could memorize) scores only when every value test of F in the same
+    assignment passes, so that code implementing nothing earns nothing. Idempotent."""
+    failing = {(v["assignment"], v["function"]) for v in verdicts
+               if not v.get("counts_with") and not v["passed"]}
+    for v in verdicts:
+        gate = v.get("counts_with")
+        if gate and v["passed"] and (v["assignment"], gate) in failing:
+            v.update(points=0, passed=False,
+                     message=f"this property holds, but it counts only once {gate}'s value "
+                             "tests pass, and one fails")
+    return verdicts
 
 
 def pytest_collection_modifyitems(items):
@@ -117,6 +150,8 @@ def pytest_runtest_makereport(item, call):
 def explain(excinfo) -> str:
     """One line saying what went wrong, in the student's terms."""
     error = excinfo.value
+    if isinstance(error, HeldOutFailure):
+        return str(error)
     if isinstance(error, NotImplementedError):
         return str(error) or "not implemented yet"
     if isinstance(error, ModuleProblem):
@@ -186,6 +221,8 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 def pytest_sessionfinish(session):
+    # Before the terminal summary, which pytest prints after this hook.
+    verdicts = settle(session.config.stash.get(VERDICTS, []))
     path = session.config.getoption("gradkit_results")
     if path is not None:
-        path.write_text(json.dumps(session.config.stash.get(VERDICTS, []), indent=1))
+        path.write_text(json.dumps(verdicts, indent=1))

@@ -9,12 +9,17 @@ import pytest
 from autograder.grading.plugin import SOURCE
 
 
-def graded(function: str, points: int, hint: str):
+def graded(function: str, points: int, hint: str, counts_with: str | None = None):
     """Mark a test as graded: it checks one property (its docstring) of `function`.
 
     `hint` is shown when the test fails: the usual mistake behind such a failure.
+    `counts_with`: a function (usually `function` itself) whose value tests must all pass
+    for this test to score (plugin.settle). Give it to every test that code implementing
+    nothing could pass (a shape, inputs left untouched, an error raised) and to every test
+    on fixed inputs, which a table of memorized answers would pass; leave it out of value
+    tests, property tests comparing results on drawn (and held-out) examples.
     """
-    return pytest.mark.graded(function=function, points=points, hint=hint)
+    return pytest.mark.graded(function=function, points=points, hint=hint, counts_with=counts_with)
 
 
 def student_module(name: str):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import run
+from autograder.batch import run, secret
 
 from autograder.outputs.files import write_atomic
 from autograder.submissions.discover import SKIPPED_DIRS
@@ -107,11 +107,14 @@ def tree(folder: Path) -> dict[str, Path]:
     return files
 
 
-def write_package(zip_path: Path, assignments: list[str]) -> int:
+def write_package(zip_path: Path, assignments: list[str], secret_file: Path = secret.SECRET) -> int:
     """Write the Gradescope autograder zip for `assignments`; return its number of files.
 
-    The file appears whole or not at all: the kit is small enough to zip in memory."""
-    files = kit_files(assignments)
+    It carries the secret (made now if there is none yet), so that Gradescope draws the
+    same held-out examples as `autograde`. The file appears whole or not at all: the kit is
+    small enough to zip in memory."""
+    secret.load(secret_file)
+    files = {**kit_files(assignments), secret.SECRET.relative_to(kit.ROOT).as_posix(): secret_file}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in SCRIPTS.items():

@@ -5,7 +5,7 @@ Every string a student can influence is escaped for the format it lands in.
 import html
 import re
 
-from autograder.outputs.text import clean, number, totals, ungraded_message
+from autograder.outputs.text import clean, hidden_text, number, shown, totals, ungraded_message, withheld_text
 
 MARKDOWN_SPECIAL = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < >
 
@@ -31,11 +31,12 @@ def esc(text) -> str:
 
 
 def feedback_html(student: str, verdicts: list[dict], notes: list[str],
-                  max_points: dict[str, int]) -> str:
+                  max_points: dict[str, int], published: bool = False) -> str:
     """A self-contained page (inline CSS, no script, nothing fetched) that a student can read.
     The content security policy forbids scripts and remote loads even if a future edit
-    forgot to escape something."""
+    forgot to escape something. What is hidden until `published`: text.shown."""
     table = totals(verdicts, max_points)
+    listed, hidden = shown(verdicts, published)
     total = sum(t[0] for t in table.values())
     most = sum(t[1] for t in table.values())
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -59,15 +60,22 @@ def feedback_html(student: str, verdicts: list[dict], notes: list[str],
         out.append(f'<h2 id="{esc(assignment)}">{esc(assignment)}: {number(points)} / {number(top)} points</h2>')
         out.append('<table><tr><th>Outcome</th><th>Function</th><th>Property</th>'
                    '<th class="points">Points</th><th>What happened</th></tr>')
-        for v in (v for v in verdicts if v["assignment"] == assignment):
+        for v in (v for v in listed if v["assignment"] == assignment):
             outcome = "passed" if v["passed"] else "failed"
             detail = "" if v["passed"] else (
                 f"{esc(v['message']) or 'failed'}"
+                + (f"<br>{esc(withheld_text(v))}" if withheld_text(v) else "")
                 + (f'<br><span class="hint">Hint: {esc(v["hint"])}</span>' if v.get("hint") else ""))
             out.append(f'<tr class="{outcome}"><td class="outcome">{outcome}</td>'
                        f"<td><code>{esc(v['function'])}</code></td><td>{esc(v['property'])}</td>"
                        f'<td class="points">{number(v["points"])} / {number(v["max_points"])}</td>'
                        f"<td>{detail}</td></tr>")
+        if assignment in hidden:
+            count, got, most_hidden = hidden[assignment]
+            outcome = "passed" if got == most_hidden else "failed"
+            out.append(f'<tr class="{outcome}"><td class="outcome">{outcome}</td><td></td>'
+                       f"<td>hidden checks</td><td class=\"points\">{number(got)} / {number(most_hidden)}</td>"
+                       f"<td>{esc(hidden_text(count))}</td></tr>")
         if ungraded:
             out.append(f'<tr class="failed"><td class="outcome">failed</td><td></td>'
                        f"<td>ungraded tests</td><td class=\"points\">0 / {number(ungraded)}</td>"
@@ -85,9 +93,10 @@ def md(text) -> str:
 
 
 def feedback_markdown(student: str, verdicts: list[dict], notes: list[str],
-                      max_points: dict[str, int]) -> str:
+                      max_points: dict[str, int], published: bool = False) -> str:
     """The feedback page's content as Markdown."""
     table = totals(verdicts, max_points)
+    listed, hidden = shown(verdicts, published)
     total = sum(t[0] for t in table.values())
     most = sum(t[1] for t in table.values())
     out = [f"# Feedback for {md(student)}: {number(total)} / {number(most)} points", ""]
@@ -100,11 +109,16 @@ def feedback_markdown(student: str, verdicts: list[dict], notes: list[str],
     for assignment, (points, top, _, ungraded) in table.items():
         out += ["", f"## {md(assignment)}: {number(points)} / {number(top)} points", "",
                 "| Outcome | Function | Property | Points | What happened |", "|---|---|---|---:|---|"]
-        for v in (v for v in verdicts if v["assignment"] == assignment):
+        for v in (v for v in listed if v["assignment"] == assignment):
             detail = "" if v["passed"] else md(v["message"] or "failed") + (
+                f"<br>{md(withheld_text(v))}" if withheld_text(v) else "") + (
                 f"<br>*Hint:* {md(v['hint'])}" if v.get("hint") else "")
             out.append(f"| {'passed' if v['passed'] else '**failed**'} | {md(v['function'])} | "
                        f"{md(v['property'])} | {number(v['points'])} / {number(v['max_points'])} | {detail} |")
+        if assignment in hidden:
+            count, got, most_hidden = hidden[assignment]
+            out.append(f"| {'passed' if got == most_hidden else '**failed**'} | | hidden checks | "
+                       f"{number(got)} / {number(most_hidden)} | {md(hidden_text(count))} |")
         if ungraded:
             out.append(f"| **failed** | | ungraded tests | 0 / {number(ungraded)} | "
                        f"{md(ungraded_message(notes))} |")

@@ -59,3 +59,44 @@ def output_of(verdict: dict) -> str:
 def ungraded_message(notes: list[str]) -> str:
     reason = "; ".join(clean(n) for n in notes) if notes else "no test result came back"
     return clean(f"not graded: {reason}")
+
+
+def is_private(verdict: dict) -> bool:
+    """An instructor's private test (private/NN_name/test_*.py)."""
+    return verdict["nodeid"].startswith("private/")
+
+
+def shown(verdicts: list[dict], published: bool) -> tuple[list[dict], dict[str, tuple]]:
+    """What a student may see: the verdicts listed one by one, and per assignment the
+    hidden checks summed up, (tests, points, max points).
+
+    Until the grades are published a private test is only counted: its name, message and
+    hint would hand its cases to the students still working. Published, everything is
+    listed, held-out failures with the example that broke them (`withheld`)."""
+    if published:
+        return verdicts, {}
+    listed, hidden = [], {}
+    for v in verdicts:
+        if is_private(v):
+            tests, points, most = hidden.get(v["assignment"], (0, 0, 0))
+            hidden[v["assignment"]] = (tests + 1, points + v["points"], most + v["max_points"])
+        else:
+            listed.append({key: value for key, value in v.items() if key != "withheld"})
+    return listed, hidden
+
+
+def withheld_text(verdict: dict) -> str:
+    """A held-out failure's example and what went wrong on it, once published; else ''."""
+    withheld = verdict.get("withheld")
+    if not withheld:
+        return ""
+    return clean(f"held-out example: {withheld['example'] or '(not shown)'}; {withheld['message']}")
+
+
+def hidden_name(assignment: str) -> str:
+    return f"{assignment}{SEPARATOR}hidden checks"
+
+
+def hidden_text(tests: int) -> str:
+    return (f"{tests} check{'s' * (tests != 1)} the instructor keeps hidden until the grades "
+            "are published")
