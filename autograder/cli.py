@@ -101,8 +101,11 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
-    process; the public tests and the instructor's private/ tests judge them. OUT receives
-    grades.csv, and per student results.json (Gradescope's schema) and feedback.html.
+    process; the public tests and the instructor's private/ tests judge them, each property
+    on the examples the student's own pytest meets and on held-out ones drawn from --secret.
+    OUT receives grades.csv, flags.csv (held-out-only failures, identical modules), and per
+    student results.json (Gradescope's schema) and feedback.html; what the private tests
+    and held-out examples reveal waits for `autograde publish OUT`.
     Students already graded with an unchanged submission are skipped, so an interrupted run
     resumes with the same command. Exit code 0 whenever grading completed.
 

@@ -1,5 +1,6 @@
 """The batch grader on real work: every known variant graded as one class, through the
 sandbox, then graded again to check resume and determinism."""
+import csv
 import hashlib
 import json
 import shutil
@@ -48,6 +49,7 @@ def graded_class(tmp_path_factory):
         (submissions / student).mkdir()
         for assignment in kit.assignment_names():
             (submissions / student / f"{kit.module_name(assignment)}.py").write_text(make(assignment))
+    shutil.copytree(VARIANTS[0], submissions / "generated__copycat")
     (submissions / "generated__lookup_table").mkdir()
     for assignment, source in lookup_tables(root / "friend").items():
         (submissions / "generated__lookup_table" / f"{kit.module_name(assignment)}.py").write_text(source)
@@ -119,6 +121,38 @@ def test_a_table_of_memorized_answers_scores_at_most_a_tenth(graded_class):
         points, most = sum(v["points"] for v in mine), sum(v["max_points"] for v in mine)
         assert most and points <= 0.1 * most, (assignment, points, most,
                                                [v["nodeid"] for v in mine if v["points"]])
+
+
+def test_flags_name_held_out_only_failures_and_identical_modules(graded_class):
+    """flags.csv, beside grades.csv, lists the table student (public examples pass, held-out
+    ones fail) and the two students with the same module; the gradebook does not."""
+    _, out, stdout = graded_class
+    with open(out / "flags.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    flagged = {(row["student"], row["flag"]) for row in rows}
+    assert ("generated__lookup_table", "passes public examples, fails held-out ones") in flagged
+    copycat = f"{VARIANTS[0].parent.name}__{VARIANTS[0].name}"
+    assert {("generated__copycat", "identical module"), (copycat, "identical module")} <= flagged
+    assert "flag" not in (out / "grades.csv").read_text() and "see flags.csv" in stdout
+
+
+def test_publishing_shows_what_was_hidden_and_nothing_before(graded_class, tmp_path):
+    """Before `autograde publish` a student's page says a held-out example failed without
+    showing it; after, the page and results.json show the example, and so do later runs."""
+    _, out, _ = graded_class
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    page = copy / "generated__lookup_table" / "feedback.html"
+    assert "held-out example:" not in page.read_text() and "fails on one of the" in page.read_text()
+    run = autograde("publish", copy)
+    assert run.returncode == 0 and "published" in run.stdout, run.stdout + run.stderr
+    assert "held-out example:" in page.read_text()
+    results = json.loads((copy / "generated__lookup_table" / "results.json").read_text())
+    assert any(t["name"].endswith("(held-out example)") for t in results["tests"])
+    assert (copy / "published").exists()
+    (tmp_path / "empty").mkdir()
+    nothing = autograde("publish", tmp_path / "empty")
+    assert nothing.returncode == 1 and "no graded student" in nothing.stderr
 
 
 def test_outputs_follow_the_contract(graded_class):

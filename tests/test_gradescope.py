@@ -44,7 +44,9 @@ def test_the_zip_holds_the_two_scripts_and_the_kit_for_the_chosen_assignments(pa
             "reference/activations.py", f"assignments/{ASSIGNMENT}/test_activations.py",
             "assignments/conftest.py", f"solutions/{ASSIGNMENT}/activations.py"} <= set(modes)
     folders = {name.split("/")[0] for name in modes if "/" in name}
-    assert folders == {"autograder", "reference", "assignments", "solutions"}
+    assert folders == {"autograder", "reference", "assignments", "solutions", "private"}
+    with zipfile.ZipFile(package) as archive:  # Gradescope draws the held-out examples autograde draws
+        assert archive.read("private/heldout-secret") == Path(os.environ["GRADKIT_SECRET"]).read_bytes()
     assert {name.split("/")[1] for name in modes if name.startswith(("assignments/", "solutions/"))
             and name.count("/") > 1} == {ASSIGNMENT}
     assert not [name for name in modes if "__pycache__" in name or name.endswith(".pyc")
@@ -73,7 +75,9 @@ def test_run_autograder_gives_the_results_autograde_gives(package, tmp_path, act
     (submission / "hw").mkdir(parents=True)
     shutil.copy(ACTIVATIONS[student], submission / "hw" / "activations.py")
     (submission / "notes.txt").write_text("uploaded by mistake\n")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADKIT_PYTHON": sys.executable}
+    # The package's own secret, not the tests' (conftest.py), draws the held-out examples.
+    env = {**{k: v for k, v in os.environ.items() if k != "GRADKIT_SECRET"},
+           "AUTOGRADER_ROOT": str(root), "GRADKIT_PYTHON": sys.executable}
 
     run = subprocess.run([root / "run_autograder"], cwd=root, env=env, capture_output=True,
                          text=True, timeout=900)

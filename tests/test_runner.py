@@ -228,3 +228,20 @@ def test_a_worker_forked_from_the_prepared_grader_runs_blas_on_one_thread():
         if pid == 0:
             os._exit(0 if {pool["num_threads"] for pool in threadpool_info()} == {1} else 1)
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, threadpool_info()
+
+
+def test_every_test_a_table_could_pass_counts_only_with_a_held_out_value_test():
+    """A test with no held-out examples (fixed inputs, which a table of memorized answers
+    passes) must name, with counts_with, a function whose value tests have held-out ones;
+    and every function a test counts with has such a value test."""
+    assignments = kit.assignment_names()
+    with runner.prepare(assignments, jobs=2, secret=b"structure") as prepared:
+        verdicts = runner.grade(prepared, LocalSource(kit.SOLUTIONS))
+        heldout = {nodeid for nodeid, examples in prepared.heldout.items() if examples}
+    held = {(v["assignment"], v["function"]) for v in verdicts
+            if not v["counts_with"] and v["nodeid"] in heldout}
+    unguarded = [v["nodeid"] for v in verdicts if v["nodeid"] not in heldout and not v["counts_with"]]
+    assert not unguarded, "fixed tests without counts_with:\n" + "\n".join(unguarded)
+    dangling = [v["nodeid"] for v in verdicts
+                if v["counts_with"] and (v["assignment"], v["counts_with"]) not in held]
+    assert not dangling, "counts_with a function without a held-out value test:\n" + "\n".join(dangling)
