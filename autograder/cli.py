@@ -118,9 +118,8 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     from autograder.submissions.students import is_nbgrader_course
 
     chosen = chosen_assignments(assignments)
+    submissions = submissions.resolve()  # `autograde .` too: its -graded folder is beside it
     out = out or submissions.with_name(submissions.name + "-graded")
-    if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
-        raise click.BadParameter("must not be inside SUBMISSIONS/", param_hint="--out")
     if is_nbgrader_course(submissions):
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")

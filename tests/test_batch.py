@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder import kit
+from autograder.batch import state
 
 from conftest import (STUDENTS, TRIVIAL_KINDS, expected_failures, lookup_tables, overwriting_inputs,
                       returning_none, trivial)
@@ -61,7 +62,7 @@ def graded_class(tmp_path_factory):
 
 
 def verdicts_of(out: Path, student: str) -> list[dict]:
-    return json.loads((out / student / "state.json").read_text())["verdicts"]
+    return state.flat(state.load(out / student))[0]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda p: f"{p.parent.name}/{p.name}")

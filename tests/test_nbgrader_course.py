@@ -3,6 +3,7 @@ the sandbox like any submission, get the points their code gets as .py files."""
 import json
 from pathlib import Path
 
+from autograder.batch import state
 from autograder.integrations.nbgrader import assignment_notebook
 
 from conftest import ACTIVATIONS, autograde
@@ -25,7 +26,7 @@ def files_below(folder: Path) -> dict[str, bytes]:
 
 def test_a_course_is_graded_from_its_submitted_notebooks(tmp_path, activations_graded):
     course = tmp_path / "course"
-    verdicts = json.loads((activations_graded / "alice" / "state.json").read_text())["verdicts"]
+    verdicts = state.flat(state.load(activations_graded / "alice"))[0]
     (course / "source" / ASSIGNMENT).mkdir(parents=True)
     (course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text(
         submitted_notebook(verdicts, ACTIVATIONS["alice"].read_text()))

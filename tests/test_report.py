@@ -250,3 +250,13 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["grades.csv"]
+
+
+def test_invisible_characters_a_student_wrote_are_shown_as_escapes():
+    """U+202E (right-to-left override) and other format characters in an exception message
+    could make a feedback line read as something else: every output shows them escaped."""
+    spoof = dict(verdict(function="sigmoid", passed=False, message="sigmoid gave 1\u202e)stniop 01 rof"))
+    for page in (feedback_html("alice", [spoof], [], MAXIMA), feedback_markdown("alice", [spoof], [], MAXIMA),
+                 json.dumps(results_json("alice", [spoof], ["zip\u200bnote"], MAXIMA), ensure_ascii=False)):
+        assert "\u202e" not in page and "\u200b" not in page
+        assert "u202e" in page

@@ -1,6 +1,12 @@
-"""The batch's progress line: a bar, students done, elapsed time, students with errors."""
+"""The batch's progress line: a bar, students done, elapsed and remaining time, students
+with errors."""
 import sys
 import time
+
+
+def clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class Progress:
@@ -12,9 +18,12 @@ class Progress:
 
     def line(self) -> str:
         filled = self.width * self.done // max(self.total, 1)
-        elapsed = int(time.monotonic() - self.start)
+        elapsed = time.monotonic() - self.start
+        # The students so far are the best guess of the rest: they are alike on average.
+        left = elapsed / self.done * (self.total - self.done) if self.done else None
         return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} students"
-                f"  {elapsed // 60}:{elapsed % 60:02d} elapsed  {self.errors} with errors")
+                f"  {clock(elapsed)} elapsed  {clock(left) if left is not None else '?:??'} left"
+                f"  {self.errors} with errors")
 
     def advance(self, student: str, error: bool):
         self.done += 1

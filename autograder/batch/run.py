@@ -1,21 +1,22 @@
 """Grade a class: every submission through the sandbox, results written as each finishes.
 
 find submissions -> prepare the tests once (runner.prepare) -> per student, in a trusted
-worker forked from this warm process (pool.py): unpack, find the modules, load them in the sandbox, run
-the tests, write the student's results -> grades.csv rewritten after every student. A student
-already graded with the same submission and the same tests is skipped unless --force, so an
-interrupted run resumes with the same command.
+worker forked from this warm process (pool.py): unpack, find the modules, load them in the
+sandbox, run the tests, merge the grades into the student's state (state.py) and write their
+pages -> grades.csv rewritten after every student, with every student and assignment ever
+graded into OUT/ -> flags.csv and the summary. A student whose grades are up to date is
+skipped unless --force, so an interrupted run resumes with the same command.
 """
 import hashlib
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import pool, runner, secret
+from autograder.batch import pool, runner, secret, state
 
 from autograder.outputs.files import write_atomic
 from autograder.outputs.flags import flag_lines, flags, flags_csv
@@ -30,7 +31,6 @@ from autograder.sandbox.source import SandboxSource
 from autograder.submissions import students
 from autograder.batch.progress import Progress
 
-STATE = "state.json"
 PUBLISHED = "published"  # in OUT/: the pages show everything (publish)
 
 
@@ -61,38 +61,27 @@ def choose_assignments(asked) -> list[str]:
     return chosen or known
 
 
-def tests_key(files: list[Path], options: Options, key: bytes) -> str:
-    """Changes when the tests, the limits or the secret `key` change, so that results are
-    not reused then."""
-    digest = hashlib.sha256(json.dumps(asdict(options.limits), sort_keys=True).encode() + key)
-    for path in files:
-        digest.update(str(path.relative_to(kit.ROOT)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 class Batch:
-    def __init__(self, out: Path, options: Options, key: str, secret: bytes):
-        self.out, self.options, self.key, self.secret = out, options, key, secret
+    def __init__(self, out: Path, options: Options, keys: dict[str, str], secret: bytes):
+        self.out, self.options, self.keys, self.secret = out, options, keys, secret
         self.work = out / ".work"
         self.prepared = self.zygote = None
         self.fingerprints: dict[str, str] = {}
 
-    def state_of(self, submission) -> dict | None:
-        """The stored result of an earlier run, if it graded this very submission."""
-        try:
-            state = json.loads((self.out / submission.student / STATE).read_text())
-        except (OSError, ValueError):
-            return None
-        return state if state.get("fingerprint") == self.fingerprint(submission) else None
-
     def fingerprint(self, submission) -> str:
         # Hashed once, in the parent: the workers forked later inherit the value.
         if submission.student not in self.fingerprints:
-            self.fingerprints[submission.student] = f"{students.fingerprint(submission)}:{self.key}"
+            self.fingerprints[submission.student] = students.fingerprint(submission)
         return self.fingerprints[submission.student]
 
+    def up_to_date(self, submission) -> bool:
+        """Whether OUT/ holds a grade of this very submission, under these tests, solutions,
+        reference, engine, limits and secret, for every chosen assignment."""
+        held = state.load(self.out / submission.student)
+        return not state.stale(held, self.fingerprint(submission), self.keys)
+
     def grade_one(self, submission) -> dict:
-        """In a trusted worker: grade one student, write their files, return the state."""
+        """In a trusted worker: grade one student, write their files, return their state."""
         names = [kit.module_name(a) for a in self.options.assignments]
         notes = []
         try:
@@ -114,22 +103,43 @@ class Batch:
         return self.finish(submission, verdicts, notes, digests)
 
     def finish(self, submission, verdicts: list[dict], notes: list[str], digests=None) -> dict:
-        state = {"fingerprint": self.fingerprint(submission), "verdicts": verdicts,
-                 "notes": notes, "maxima": self.prepared.maxima, "modules": digests or {}}
+        """Merge this run's grades of the chosen assignments into the student's state, every
+        other assignment kept as it was; write their files; return the state."""
         folder = self.out / submission.student
+        held = state.load(folder)
+        held.pop("refused", None)
+        chosen = self.options.assignments
+        for assignment in chosen:
+            module = kit.module_name(assignment)
+            # A note naming no chosen module (a zip refused) concerns them all.
+            mine = [n for n in notes if module in n or not any(kit.module_name(a) in n for a in chosen)]
+            held["assignments"][assignment] = {
+                "key": f"{self.fingerprint(submission)}:{self.keys[assignment]}",
+                "verdicts": [v for v in verdicts if v["assignment"] == assignment],
+                "maximum": self.prepared.maxima.get(assignment, 0), "notes": mine,
+                "module": (digests or {}).get(module)}
         folder.mkdir(parents=True, exist_ok=True)
-        write_pages(folder, submission.student, state,
-                    self.options.published or (self.out / PUBLISHED).exists())
-        write_atomic(folder / STATE, json.dumps(state))
-        return state
+        write_pages(folder, submission.student, held, self.published())
+        state.save(folder, held)
+        return held
 
-    def write_grades(self, rows: dict):
-        write_atomic(self.out / "grades.csv", grades_csv(list(rows.values()), self.options.assignments))
+    def published(self) -> bool:
+        return self.options.published or (self.out / PUBLISHED).exists()
+
+    def graded(self) -> dict[str, dict]:
+        """Every student OUT/ holds a grade of, this run's and earlier runs' alike."""
+        return {path.parent.name: held for path in sorted(self.out.glob(f"*/{state.STATE}"))
+                if (held := state.load(path.parent))["assignments"]}
+
+    def write_grades(self, states: dict[str, dict]):
+        rows = [row(student, held) for student, held in states.items()]
+        columns = sorted({a for held in states.values() for a in held["assignments"]})
+        write_atomic(self.out / "grades.csv", grades_csv(rows, columns))
 
 
-def write_pages(folder: Path, student: str, state: dict, published: bool):
-    """A student's results.json and feedback pages, from their state."""
-    args = (student, state["verdicts"], state["notes"], state["maxima"])
+def write_pages(folder: Path, student: str, held: dict, published: bool):
+    """A student's results.json and feedback pages: every assignment graded into OUT/."""
+    args = (student, *state.flat(held))
     write_atomic(folder / "results.json", json.dumps(results_json(*args, published=published), indent=1))
     for name, page in (("feedback.html", feedback_html), ("feedback.md", feedback_markdown)):
         write_atomic(folder / name, page(*args, published=published))
@@ -141,23 +151,56 @@ def publish(out: Path) -> int:
     return how many students."""
     write_atomic(out / PUBLISHED, "the grades in this folder are published (autograde publish)\n")
     count = 0
-    for path in sorted(out.glob(f"*/{STATE}")):
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        write_pages(path.parent, path.parent.name, state, published=True)
-        count += 1
+    for path in sorted(out.glob(f"*/{state.STATE}")):
+        held = state.load(path.parent)
+        if held["assignments"]:
+            write_pages(path.parent, path.parent.name, held, published=True)
+            count += 1
     return count
 
 
-def row(submission, state: dict) -> dict:
-    return grade_row(submission.student, state["verdicts"], state["notes"], state["maxima"])
+def row(student: str, held: dict) -> dict:
+    return grade_row(student, *state.flat(held))
+
+
+def mark_refused(batch: Batch, skipped: list) -> list[str]:
+    """A submission refused this run (two entries claiming one student) keeps its last
+    grades, but its pages say at the top that they are not of the submission now in
+    SUBMISSIONS/; return the students so marked."""
+    marked = []
+    for line in skipped:
+        student = getattr(line, "student", None)
+        folder = batch.out / str(student)
+        held = state.load(folder) if student else {"assignments": {}}
+        if held["assignments"]:
+            held["refused"] = (f"not graded in the latest run ({line}); the grades below are "
+                               "those of the last submission that was graded")
+            write_pages(folder, student, held, batch.published())
+            state.save(folder, held)
+            marked.append(student)
+    return marked
+
+
+def inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) -> list[str]:
     """Grade the class; return the summary lines."""
+    if inside(out, submissions_dir):
+        raise BatchError(f"the output folder {out} is inside the submissions folder: choose "
+                         "another with --out")
     found, skipped = students.find_students(submissions_dir)
+    # OUT/ holding SUBMISSIONS/ (--out ..), a student named like a folder on the way would
+    # have their results written among the submissions.
+    clash = [s for s in found if inside(out / s.student, submissions_dir)]
+    skipped += [f"{s.path.name}: its results would be written into the submissions folder; "
+                "not graded (choose another --out)" for s in clash]
+    found = [s for s in found if s not in clash]
+    if not found:
+        raise BatchError(f"no submissions in {submissions_dir}: it must hold one folder or .zip per "
+                         "student" + (f" ({len(skipped)} entries skipped: {skipped[0]})" if skipped else ""))
     wanted = set(options.students)
     unknown = wanted - {s.student for s in found}
     if unknown:
@@ -170,34 +213,40 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
         key = secret.load(options.secret_file)
     except secret.SecretProblem as error:
         raise BatchError(str(error)) from None
-    batch = Batch(out, options, tests_key(runner.test_files(options.assignments), options, key), key)
-    # grades.csv lists the whole class: students left out by --student keep their last grade.
-    rows, todo = {}, []
-    for submission in found:
-        chosen = not wanted or submission.student in wanted
-        state = None if options.force and chosen else batch.state_of(submission)
-        if state:
-            rows[submission.student] = row(submission, state)
-        elif chosen:
-            todo.append(submission)
-    if rows:
-        echo(f"{len(rows)} student(s) already graded with these submissions: kept "
+    keys = state.assignment_keys(options.assignments, options.limits, key, runner.PRIVATE)
+    batch = Batch(out, options, keys, key)
+    # grades.csv lists every student graded into OUT/: those left out by --student, or by
+    # --assignment, keep their last grades.
+    todo = [s for s in found if (not wanted or s.student in wanted)
+            and (options.force or not batch.up_to_date(s))]
+    kept = sum(not wanted or s.student in wanted for s in found) - len(todo)
+    if kept:
+        echo(f"{kept} student(s) already graded with these submissions and tests: kept "
              "(--force grades them again)")
+    marked = mark_refused(batch, skipped)
     prepared_at = start
     if todo:
-        prepared_at = grade_all(batch, todo, rows, submissions_dir, echo)
-    batch.write_grades(rows)
-    flagged = flags({s.student: state for s in found if (state := batch.state_of(s))})
+        prepared_at = grade_all(batch, todo, submissions_dir, echo)
+    graded = batch.graded()
+    batch.write_grades(graded)
+    flagged = flags({student: state.flat(held)[0] for student, held in graded.items()},
+                    {student: {kit.module_name(a): entry["module"] for a, entry in held["assignments"].items()
+                               if entry.get("module")} for student, held in graded.items()})
     write_atomic(out / "flags.csv", flags_csv(flagged))
     end = time.monotonic()
     rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
-    return [*summary_lines(list(rows.values()), options.assignments), *flag_lines(flagged),
+    columns = sorted({a for held in graded.values() for a in held["assignments"]})
+    refused = [f"{len(marked)} student(s) keep their last grades, their submission refused this run: "
+               + ", ".join(marked)] if marked else []
+    return [*summary_lines([row(s, held) for s, held in graded.items()], columns),
+            *refused, *flag_lines(flagged),
             f"graded {len(todo)} student(s) in {end - start:.1f} s ({prepared_at - start:.1f} s "
             f"preparing the tests{rate}); results in {out}"]
 
 
-def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo) -> float:
-    """Grade `todo` into `rows`; return when the tests were ready (time.monotonic)."""
+def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
+    """Grade `todo`, grades.csv rewritten as each student finishes; return when the tests
+    were ready (time.monotonic)."""
     echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
@@ -211,13 +260,14 @@ def grade_all(batch: Batch, todo: list, rows: dict, submissions_dir: Path, echo)
             echo(zygote.isolation_report())
         prepared_at = time.monotonic()
         progress = Progress(len(todo))
+        graded = batch.graded()
 
-        def done(submission, state):
-            if "error" in state:
-                state = batch.finish(submission, [], [state["error"]])
-            rows[submission.student] = row(submission, state)
-            batch.write_grades(rows)
-            progress.advance(submission.student, error=bool(state["notes"]))
+        def done(submission, held):
+            if "error" in held:
+                held = batch.finish(submission, [], [held["error"]])
+            graded[submission.student] = held
+            batch.write_grades(graded)
+            progress.advance(submission.student, error=bool(state.flat(held)[1]))
 
         try:
             pool.run(todo, batch.grade_one, batch.options.jobs, done)

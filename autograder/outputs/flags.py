@@ -12,17 +12,18 @@ from autograder.outputs.gradebook import csv_cell
 from autograder.outputs.text import clean
 
 
-def flags(states: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(student, flag, detail) rows from each student's state (batch/run.py), sorted."""
+def flags(verdicts: dict[str, list[dict]], modules: dict[str, dict[str, str]]) -> list[tuple[str, str, str]]:
+    """(student, flag, detail) rows, sorted, from each student's verdicts and the digests of
+    their modules (module name -> digest)."""
     rows = []
-    for student, state in states.items():
-        heldout = [v["nodeid"] for v in state["verdicts"] if v.get("withheld")]
+    for student, mine in verdicts.items():
+        heldout = [v["nodeid"] for v in mine if v.get("withheld")]
         if heldout:
             rows.append((student, "passes public examples, fails held-out ones",
                          f"{len(heldout)} test{'s' * (len(heldout) != 1)}: " + ", ".join(heldout)))
     owners: dict[tuple[str, str], list[str]] = {}
-    for student, state in states.items():
-        for module, digest in state.get("modules", {}).items():
+    for student, digests in modules.items():
+        for module, digest in digests.items():
             owners.setdefault((module, digest), []).append(student)
     for (module, _), group in owners.items():
         if len(group) > 1:

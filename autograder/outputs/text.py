@@ -10,11 +10,18 @@ MAX_TEXT = 2000  # characters of one message, hint or note shown
 SEPARATOR = " · "
 
 
+# Characters that are invisible or move the text around them: a student's exception message
+# holding U+202E (right-to-left override) could make a feedback line read as something else.
+HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
 def clean(text) -> str:
-    """One line of at most MAX_TEXT characters, control characters shown as U+FFFD."""
+    """One line of at most MAX_TEXT characters, invisible and control characters shown as
+    visible escapes (\\u202e)."""
     text = " ".join(str(text).split())
     if not text.isprintable():  # rare, and the character by character look is slow
-        text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+        text = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in HIDDEN_CATEGORIES else c
+                       for c in text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
 
 

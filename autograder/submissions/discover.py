@@ -37,10 +37,20 @@ def candidates(root: Path, name: str, assignment: str | None = None) -> list[Pat
     return sorted(found or in_assignment_folder)
 
 
+def missing(name: str) -> str:
+    return f"no {name}.py (or {name}.ipynb) found"
+
+
+def is_missing(note: str) -> bool:
+    """Whether a note only says that a module is missing: the least telling of notes, shown
+    after any other (a syntax error explains more than the modules left out)."""
+    return note.endswith(".ipynb) found")
+
+
 def find_module(root: Path, name: str, assignment: str | None = None) -> Path:
     found = candidates(root, name, assignment)
     if not found:
-        raise ModuleProblem(f"no {name}.py (or {name}.ipynb) found")
+        raise ModuleProblem(missing(name))
     if len(found) > 1:
         listed = ", ".join(str(p.relative_to(root)) for p in found)
         raise ModuleProblem(f"two or more files for {name}: {listed}; keep exactly one")

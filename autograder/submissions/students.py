@@ -46,6 +46,12 @@ SPECIAL_FILE_TYPES = {stat.S_IFCHR: "a device file", stat.S_IFBLK: "a device fil
                       stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket"}
 
 
+class Skipped(str):
+    """A line saying why an entry is not graded; `student` is the id it would have had, when
+    a student by that id may hold grades from an earlier run."""
+    student: str | None = None
+
+
 class SubmissionProblem(Exception):
     """A whole submission cannot be used; the message is one line for the feedback."""
 
@@ -132,8 +138,10 @@ def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
             students.append(group[0])
         else:
             names = ", ".join(shown(s.path.name) for s in group)
-            notes.append(f"{names}: these would share one output folder; none of them was "
-                         "graded (keep one, or rename)")
+            note = Skipped(f"{names}: these would share one output folder; none of them was "
+                           "graded (keep one, or rename)")
+            note.student = group[0].student
+            notes.append(note)
     return sorted(students, key=lambda s: s.student), notes
 
 
