@@ -239,11 +239,14 @@ def nbgrader_course(course, assignments):
     from autograder.batch.runner import SolutionsFail
 
     try:
-        paths = write_course(course, chosen_assignments(assignments))
+        files = write_course(course, chosen_assignments(assignments))
     except SolutionsFail as error:
         raise click.ClickException(str(error))
-    for path in paths:
-        click.echo(str(path))
+    for path, written in files.items():
+        click.echo(f"{'wrote' if written else 'up to date, kept'}: {path}")
+    first = next(p for p in files if p.suffix == ".ipynb").parent.name
+    click.echo(f"next, from {course}: nbgrader generate_assignment {first} "
+               "(the README's nbgrader section walks through the rest)")
 
 
 @main.command()

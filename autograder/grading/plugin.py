@@ -55,15 +55,6 @@ if hasattr(providers, "_get_local_constants"):
     providers._get_local_constants = providers.Constants
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("gradkit")
-    group.addoption("--student-dir", type=Path, default=None,
-                    help="grade the modules found below this folder instead of the ones "
-                         "beside the tests")
-    group.addoption("--gradkit-results", type=Path, default=None,
-                    help="write every graded test's verdict to this JSON file")
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     config.addinivalue_line("markers", "graded(function, points, hint): a graded test")
@@ -73,7 +64,7 @@ def pytest_configure(config):
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "gradkit-hypothesis")
     if SOURCE not in config.stash:
-        config.stash[SOURCE] = LocalSource(config.getoption("student_dir"))
+        config.stash[SOURCE] = LocalSource(config.getoption("student_dir", None))
     config.stash[VERDICTS] = []
 
 
@@ -223,6 +214,6 @@ def pytest_terminal_summary(terminalreporter, config):
 def pytest_sessionfinish(session):
     # Before the terminal summary, which pytest prints after this hook.
     verdicts = settle(session.config.stash.get(VERDICTS, []))
-    path = session.config.getoption("gradkit_results")
+    path = session.config.getoption("gradkit_results", None)
     if path is not None:
         path.write_text(json.dumps(verdicts, indent=1))

@@ -25,6 +25,10 @@ c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = "{course_id}"
 
+# A local exchange in this folder, to try release, fetch, submit and collect on one
+# machine. On JupyterHub, set the exchange every user shares (e.g. /srv/nbgrader/exchange).
+c.Exchange.root = "exchange"
+
 # One cell runs the assignment's whole test suite (about ten seconds on a correct
 # solution); the limit stops a student's endless loop.
 c.Execute.timeout = 300
@@ -52,27 +56,28 @@ from autograder.integrations.notebook import check, run_kit_tests
 run_kit_tests({assignment}, globals())"""
 
 
-def write_course(course_dir: Path, assignments: list[str]) -> list[Path]:
+def write_course(course_dir: Path, assignments: list[str]) -> dict[Path, bool]:
     """Write `source/<NN_name>/<NN_name>.ipynb` per assignment, and `nbgrader_config.py`
     if the course has none yet.
 
     The graded tests and their points are those the solutions meet when their tests run
     now. Writing again gives byte-identical notebooks; one already up to date is left
-    untouched. Returns every file of the course that gradkit provides, written or not.
+    untouched. Returns every file of the course that gradkit provides, and whether this
+    call wrote it.
     """
     verdicts = graded_tests(assignments)
     config = course_dir / "nbgrader_config.py"
-    if not config.exists():
+    files = {config: not config.exists()}
+    if files[config]:
         course_dir.mkdir(parents=True, exist_ok=True)
         config.write_text(CONFIG.format(course_id=COURSE_ID), encoding="utf-8")
-    files = [config]
     for name in assignments:
         path = course_dir / "source" / name / f"{name}.ipynb"
         text = assignment_notebook(name, [v for v in verdicts if v["assignment"] == name])
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
+        files[path] = not path.exists() or path.read_text(encoding="utf-8") != text
+        if files[path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        files.append(path)
     return files
 
 
