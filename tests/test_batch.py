@@ -52,7 +52,7 @@ def graded_class(tmp_path_factory):
             (submissions / student / f"{kit.module_name(assignment)}.py").write_text(make(assignment))
     shutil.copytree(VARIANTS[0], submissions / "generated__copycat")
     (submissions / "generated__lookup_table").mkdir()
-    for assignment, source in lookup_tables(root / "friend").items():
+    for assignment, source in lookup_tables(tmp_path_factory.mktemp("table")).items():
         (submissions / "generated__lookup_table" / f"{kit.module_name(assignment)}.py").write_text(source)
     before = tree_digest(submissions)
     run = autograde(submissions, "--out", out, "-j", "2")
