@@ -6,7 +6,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from autograder.grading.checks import as_array, assert_close, assert_finite, assert_unchanged
+from autograder.grading.checks import (as_array, assert_at_most, assert_close, assert_finite,
+                                       assert_unchanged)
 from autograder.grading.strategies import arrays
 from autograder.grading.testing import graded, student_module
 from reference import activations as ref
@@ -15,7 +16,10 @@ activations = student_module("activations")
 
 NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu"]
 EVERY_FUNCTION = NAMES + [f"{name}_grad" for name in NAMES]
-WITH_ALPHA = {"leaky_relu", "elu"}
+# The functions taking alpha, and the contract's default alpha of each.
+DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+WITH_ALPHA = set(DEFAULT_ALPHA)
+WITH_DEFAULT = [name + suffix for name in DEFAULT_ALPHA for suffix in ("", "_grad")]
 # Where the derivative has a kink at 0, the contract accepts either one-sided value there.
 AT_ZERO = {"relu_grad": lambda alpha: (0.0, 1.0), "leaky_relu_grad": lambda alpha: (alpha, 1.0)}
 alphas = st.floats(0.01, 2.0)
@@ -28,9 +32,16 @@ def call(module, name, x, alpha):
     return getattr(module, name)(x.copy(), *args), getattr(ref, name)(x, *args)
 
 
+def either_side_at_zero(name, x, got, want, alpha):
+    """`want` with the student's value kept where x == 0 and the contract accepts it."""
+    if name not in AT_ZERO:
+        return want
+    return np.where((x == 0) & np.isin(got, AT_ZERO[name](alpha)), got, want)
+
+
 @pytest.mark.parametrize("name", NAMES)
 @graded("{name}", points=2, hint="write {name} straight from its formula in the handout; "
-        "check the sign convention and the alpha default")
+        "check which side of 0 each branch covers and where alpha multiplies")
 @given(x=arrays(bound=50), alpha=alphas)
 def test_value_equals_reference(activations, name, x, alpha):
     """{name}(x) equals the PyTorch reference on arrays of any shape"""
@@ -47,32 +58,45 @@ def test_derivative_equals_autograd(activations, name, x, alpha):
     """{name}(x) equals autograd's derivative on arrays of any shape"""
     got, want = call(activations, name, x, alpha)
     got = as_array(got, f"{name}(x)", x.shape)
-    if name in AT_ZERO:
-        at_zero = (x == 0) & np.isin(got, AT_ZERO[name](alpha))
-        want = np.where(at_zero, got, want)
-    assert_close(got, want, f"{name}(x)")
+    assert_close(got, either_side_at_zero(name, x, got, want, alpha), f"{name}(x)")
+
+
+@pytest.mark.parametrize("name", WITH_DEFAULT)
+@graded("{name}", points=1, hint="check the default of alpha in {name}'s signature: the handout "
+        "gives alpha=0.01 for leaky_relu and its derivative, alpha=1.0 for elu and its derivative")
+@given(x=arrays(bound=50))
+@example(x=np.array([-2.0, -0.5, 0.5, 2.0]))
+def test_default_alpha_is_the_contracts(activations, name, x):
+    """{name}(x) called without alpha equals the reference at the contract's default alpha"""
+    alpha = DEFAULT_ALPHA[name.removesuffix("_grad")]
+    got = as_array(getattr(activations, name)(x.copy()), f"{name}(x)", x.shape)
+    # The default passed explicitly, so that the reference's own default cannot hide a difference.
+    want = getattr(ref, name)(x, alpha)
+    assert_close(got, either_side_at_zero(name, x, got, want, alpha), f"{name}(x) without alpha")
 
 
 @graded("sigmoid_grad", points=2, hint="sigmoid'(x) = s * (1 - s) with s = sigmoid(x): "
-        "its largest value is 0.25, at x = 0")
+        "its largest value is 0.25, at x = 0", counts_with="sigmoid_grad")
 @given(x=arrays(bound=50))
 def test_sigmoid_grad_is_at_most_a_quarter(activations, x):
     """sigmoid_grad is never above 0.25 and equals 0.25 at 0"""
     got = as_array(activations.sigmoid_grad(x), "sigmoid_grad(x)", x.shape)
-    assert np.all(got <= 0.25 + 1e-15), f"sigmoid_grad gave {got.max()!r}, above 0.25"
+    assert_at_most(float(got.max()), 0.25, "the largest value of sigmoid_grad(x)")
     assert_close(activations.sigmoid_grad(np.array(0.0)), 0.25, "sigmoid_grad(0)")
 
 
-@graded("tanh_grad", points=1, hint="tanh'(x) = 1 - tanh(x)**2: at most 1, equal to 1 at 0")
+@graded("tanh_grad", points=1, hint="tanh'(x) = 1 - tanh(x)**2: at most 1, equal to 1 at 0",
+        counts_with="tanh_grad")
 @given(x=arrays(bound=50))
 def test_tanh_grad_is_at_most_one(activations, x):
     """tanh_grad is never above 1 and equals 1 at 0"""
     got = as_array(activations.tanh_grad(x), "tanh_grad(x)", x.shape)
-    assert np.all(got <= 1.0 + 1e-15), f"tanh_grad gave {got.max()!r}, above 1"
+    assert_at_most(float(got.max()), 1.0, "the largest value of tanh_grad(x)")
     assert_close(activations.tanh_grad(np.array(0.0)), 1.0, "tanh_grad(0)")
 
 
-@graded("relu_grad", points=1, hint="relu'(x) is a step: 1 for x > 0, 0 for x < 0")
+@graded("relu_grad", points=1, hint="relu'(x) is a step: 1 for x > 0, 0 for x < 0",
+        counts_with="relu_grad")
 @given(x=arrays(bound=50))
 def test_relu_grad_is_zero_or_one(activations, x):
     """relu_grad takes only the values 0 and 1"""
@@ -91,17 +115,20 @@ EXTREMES = np.array([-1000.0, -745.0, -710.0, -100.0, -1e-300, 0.0, 1e-300, 100.
 @example(x=EXTREMES)
 def test_finite_without_warnings_for_large_inputs(activations, name, x):
     """{name} is finite, correct and raises no floating-point warning for |x| up to 1000"""
-    want = getattr(ref, name)(x)
+    # ELU's alpha is passed explicitly: its default is the subject of another test.
+    args = (DEFAULT_ALPHA["elu"],) if name.removesuffix("_grad") in WITH_ALPHA else ()
+    want = getattr(ref, name)(x, *args)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = getattr(activations, name)(x.copy())
+        got = getattr(activations, name)(x.copy(), *args)
     assert_finite(got, f"{name}(x)")
     assert_close(got, want, f"{name}(x)")
 
 
 @pytest.mark.parametrize("name", EVERY_FUNCTION)
 @graded("{name}", points=1, hint="build the result as a new array (np.where, np.maximum, "
-        "arithmetic) instead of writing into x, and keep x's shape, 0-d included")
+        "arithmetic) instead of writing into x, and keep x's shape, 0-d included",
+        counts_with="{name}")
 @given(x=arrays(bound=10, min_dims=0))
 @example(x=np.array(-1.5))
 def test_keeps_shape_and_leaves_input_untouched(activations, name, x):
