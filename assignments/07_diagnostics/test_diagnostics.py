@@ -17,6 +17,9 @@ from reference import diagnostics as ref
 diagnostics = student_module("diagnostics")
 
 VERDICTS = ("exploding", "vanishing", "healthy")
+# diagnose's defaults as the contract states them, handed to the reference explicitly: its
+# own defaults must not stand in for the contract's.
+VANISH_RATIO, EXPLODE_THRESHOLD = 1e-3, 1e3
 # Bounded so that no square overflows: then every way of computing a norm agrees.
 gradient_lists = st.lists(arrays(bound=1e3, min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=5)
 norm_values = st.one_of(st.floats(0.0, 1e6), st.sampled_from([0.0, math.nan, math.inf]))
@@ -28,8 +31,8 @@ def norms_of(module, grads):
     return as_array(got, "layer_grad_norms(grads)", (len(grads),))
 
 
-def verdict_of(module, norms, *args):
-    got = module.diagnose(norms.copy(), *args)
+def verdict_of(module, norms, *args, **kwargs):
+    got = module.diagnose(norms.copy(), *args, **kwargs)
     assert got in VERDICTS, f"diagnose({norms!r}) returned {got!r}, expected one of {VERDICTS}"
     return got
 
@@ -69,7 +72,7 @@ def test_layer_grad_norms_keeps_non_finite_values(diagnostics, case):
 
 
 @graded("layer_grad_norms", points=1, hint="an all-zero gradient has norm 0.0, and the result "
-        "is a 1-D float array with one entry per array")
+        "is a 1-D float array with one entry per array", counts_with="layer_grad_norms")
 @given(shape_list=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=5))
 def test_layer_grad_norms_of_zeros(diagnostics, shape_list):
     """zero gradients have norm 0 in a 1-D array of one entry per layer"""
@@ -78,7 +81,7 @@ def test_layer_grad_norms_of_zeros(diagnostics, shape_list):
 
 
 @graded("layer_grad_norms", points=1, hint="compute norms into a new array; never square the "
-        "gradients in place (`g **= 2`)")
+        "gradients in place (`g **= 2`)", counts_with="layer_grad_norms")
 @given(grads=gradient_lists)
 def test_layer_grad_norms_leaves_input_untouched(diagnostics, grads):
     """layer_grad_norms leaves the gradients untouched"""
@@ -115,6 +118,51 @@ def test_diagnose_equals_reference(diagnostics, case, explode_threshold):
                          f"explode_threshold={explode_threshold!r}) returned {got!r}, expected {want!r}")
 
 
+@st.composite
+def norms_around_vanish_ratio(draw):
+    """Finite norms of at most 1e3 whose first / last is within a factor 100 of the default
+    vanish_ratio 1e-3, never within rounding of it."""
+    last = draw(st.floats(1e-3, 1e3), label="last")
+    ratio = VANISH_RATIO * 10.0 ** draw(st.floats(-2.0, 2.0), label="log10(first / last / 1e-3)")
+    norms = np.array([last * ratio, *draw(st.lists(st.floats(0.0, 1e3), max_size=6), label="middle"), last])
+    assume(not math.isclose(norms[0] / norms[-1], VANISH_RATIO, rel_tol=1e-9))
+    return norms
+
+
+@graded("diagnose", points=1, hint="check the default of vanish_ratio: the contract's is 1e-3 "
+        "(vanishing when the first layer's norm is below a thousandth of the last one's)")
+@given(norms=norms_around_vanish_ratio(), explode_threshold=st.floats(1e3, 1e6))
+def test_diagnose_default_vanish_ratio(diagnostics, norms, explode_threshold):
+    """diagnose called without vanish_ratio uses the contract's default, 1e-3"""
+    want = ref.diagnose(norms, VANISH_RATIO, explode_threshold)
+    got = verdict_of(diagnostics, norms, explode_threshold=explode_threshold)
+    assert got == want, (f"diagnose({norms!r}, explode_threshold={explode_threshold!r}) returned "
+                         f"{got!r}, expected {want!r} (first / last = {norms[0] / norms[-1]:.4g})")
+
+
+@st.composite
+def norms_around_explode_threshold(draw):
+    """(norms, vanish_ratio): 1 to 8 norms within a factor 100 of the default explode_threshold
+    1e3, and a vanish_ratio that first / last is never within rounding of."""
+    exponents = draw(st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=8), label="log10(norm / 1e3)")
+    norms = EXPLODE_THRESHOLD * 10.0 ** np.array(exponents)
+    ratio = draw(st.floats(1e-6, 1.0), label="vanish_ratio")
+    assume(not math.isclose(norms[0] / norms[-1], ratio, rel_tol=1e-9))
+    return norms, ratio
+
+
+@graded("diagnose", points=1, hint="check the default of explode_threshold: the contract's is 1e3 "
+        "(exploding when any norm is above a thousand)")
+@given(case=norms_around_explode_threshold())
+def test_diagnose_default_explode_threshold(diagnostics, case):
+    """diagnose called without explode_threshold uses the contract's default, 1e3"""
+    norms, vanish_ratio = case
+    want = ref.diagnose(norms, vanish_ratio, EXPLODE_THRESHOLD)
+    got = verdict_of(diagnostics, norms, vanish_ratio=vanish_ratio)
+    assert got == want, (f"diagnose({norms!r}, vanish_ratio={vanish_ratio!r}) returned {got!r}, "
+                         f"expected {want!r} (largest norm {norms.max()!r})")
+
+
 def check_cases(module, cases, want):
     for values, kwargs in cases:
         norms = np.array(values)
@@ -124,7 +172,8 @@ def check_cases(module, cases, want):
 
 
 @graded("diagnose", points=2, hint="any NaN, inf or norm above explode_threshold means exploding, "
-        "and that check comes before the vanishing one; NaN > x is False, so test np.isfinite")
+        "and that check comes before the vanishing one; NaN > x is False, so test np.isfinite",
+        counts_with="diagnose")
 def test_diagnose_exploding_cases(diagnostics):
     """NaN, inf or a norm above explode_threshold is exploding, even when the first norm is tiny"""
     check_cases(diagnostics, [
@@ -140,7 +189,8 @@ def test_diagnose_exploding_cases(diagnostics):
 
 
 @graded("diagnose", points=2, hint="vanishing compares the first layer's norm with the last's: "
-        "first / last < vanish_ratio (not last / first), or a last norm of exactly 0")
+        "first / last < vanish_ratio (not last / first), or a last norm of exactly 0",
+        counts_with="diagnose")
 def test_diagnose_vanishing_cases(diagnostics):
     """a last norm of 0 (all zeros included) or first / last below vanish_ratio is vanishing"""
     check_cases(diagnostics, [
@@ -154,7 +204,7 @@ def test_diagnose_vanishing_cases(diagnostics):
 
 
 @graded("diagnose", points=1, hint="both comparisons are strict: a norm equal to explode_threshold "
-        "is not above it, a ratio equal to vanish_ratio is not below it")
+        "is not above it, a ratio equal to vanish_ratio is not below it", counts_with="diagnose")
 def test_diagnose_healthy_cases(diagnostics):
     """norms at the thresholds, or shrinking towards the output, are healthy"""
     check_cases(diagnostics, [
@@ -221,7 +271,7 @@ def test_fraction_is_over_units(diagnostics, case):
 
 
 @graded("dead_relu_fraction", points=1, hint="compare into a new boolean array (`z <= 0`); "
-        "never clip z in place")
+        "never clip z in place", counts_with="dead_relu_fraction")
 @given(z=preactivations())
 def test_dead_relu_fraction_leaves_input_untouched(diagnostics, z):
     """dead_relu_fraction leaves the pre-activations untouched"""
@@ -242,7 +292,7 @@ OVERFLOW = 1.3e154
 
 @pytest.mark.parametrize("network", [name for name, _ in RUNS])
 @graded("layer_grad_norms", points=1, hint="one Frobenius norm per weight gradient, first layer "
-        "first, NaN and inf kept as they are")
+        "first, NaN and inf kept as they are", counts_with="layer_grad_norms")
 def test_layer_grad_norms_of_a_training_run(diagnostics, network):
     """layer_grad_norms equals the reference on every step of the {network} training run"""
     for step, grads in enumerate(RECORDED[network]):
@@ -256,7 +306,7 @@ def test_layer_grad_norms_of_a_training_run(diagnostics, network):
 
 @pytest.mark.parametrize("network, verdict", RUNS)
 @graded("diagnose", points=2, hint="the {network} network's gradients are {verdict}: compare "
-        "your decision rule with the contract's, in its order")
+        "your decision rule with the contract's, in its order", counts_with="diagnose")
 def test_diagnose_a_training_run(diagnostics, network, verdict):
     """diagnose calls every step of the {network} training run {verdict}"""
     for step, grads in enumerate(RECORDED[network]):
@@ -268,7 +318,7 @@ def test_diagnose_a_training_run(diagnostics, network, verdict):
 
 @pytest.mark.parametrize("bias", [0.0, -3.0, -10.0])
 @graded("dead_relu_fraction", points=1, hint="count the units (columns) that are <= 0 on every "
-        "example (row), and divide by the number of units")
+        "example (row), and divide by the number of units", counts_with="dead_relu_fraction")
 def test_dead_units_after_training(diagnostics, bias):
     """dead_relu_fraction counts the dead units of a ReLU layer trained from bias {bias}"""
     z = ref.relu_preactivations(bias)
