@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.grading.checks import as_array, assert_close, assert_unchanged
+from autograder.grading.checks import (as_array, assert_at_least, assert_at_most, assert_close,
+                                       assert_unchanged)
 from autograder.grading.testing import graded, student_module
 from reference import residual as ref
 
@@ -55,7 +56,8 @@ def test_forward_equals_reference(residual, activation, block):
     assert_close(got, ref.residual_forward(*block[:5], activation), f"residual_forward(..., {activation!r})")
 
 
-@graded("residual_forward", points=1, hint="the contract's default is activation=\"relu\"")
+@graded("residual_forward", points=1, hint="check the default of activation: the contract's is "
+        "activation=\"relu\"")
 @given(block=blocks())
 def test_forward_default_is_relu(residual, block):
     """residual_forward without an activation argument uses relu"""
@@ -91,7 +93,7 @@ def zero_branch(block):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @graded("residual_forward", points=1, hint="with W2 = 0 and b2 = 0 the branch adds nothing: "
-        "out must be x itself, so the skip term is missing or added twice")
+        "out must be x itself, so the skip term is missing or added twice", counts_with="residual_forward")
 @given(block=blocks())
 def test_zero_branch_is_identity(residual, activation, block):
     """with W2 = 0 and b2 = 0 the {activation} block is the identity: out == x"""
@@ -102,7 +104,8 @@ def test_zero_branch_is_identity(residual, activation, block):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @graded("residual_backward", points=2, hint="this is the gradient highway: with W2 = 0 the branch "
-        "passes nothing back, and the skip term must hand dout to dx unchanged (`dx = dout + ...`)")
+        "passes nothing back, and the skip term must hand dout to dx unchanged (`dx = dout + ...`)",
+        counts_with="residual_backward")
 @given(block=blocks())
 def test_zero_branch_passes_gradient_unchanged(residual, activation, block):
     """with W2 = 0 and b2 = 0 the {activation} block passes the gradient through: dx == dout"""
@@ -113,7 +116,7 @@ def test_zero_branch_passes_gradient_unchanged(residual, activation, block):
 
 @graded("residual_backward", points=4, hint="a stack of residual blocks keeps its gradient only "
         "if every block adds dout to dx (`dx = dout + dz @ W1.T`); without that term each sigmoid "
-        "layer multiplies it by at most 0.25")
+        "layer multiplies it by at most 0.25", counts_with="residual_backward")
 def test_deep_sigmoid_stack_keeps_gradient(residual):
     """through 50 sigmoid residual blocks the input gradient keeps the output gradient's size"""
     x, stack, dout = ref.deep_stack(depth=50)
@@ -131,15 +134,17 @@ def test_deep_sigmoid_stack_keeps_gradient(residual):
     # W2.T diag(sigmoid') W1.T, sigmoid' <= 0.25, and after 50 blocks almost nothing is left.
     plain = ref.stack_input_grad(x, stack, dout, "sigmoid", skip=False)
     plain_ratio = np.linalg.norm(plain) / np.linalg.norm(dout)
-    assert plain_ratio < 1e-10, f"the test's own plain stack did not vanish ({plain_ratio:.3g})"
+    assert_at_most(plain_ratio, 1e-10, "||dx|| / ||dout|| of the test's own plain stack (it must vanish)")
     ratio = np.linalg.norm(grad) / np.linalg.norm(dout)
-    assert 0.1 < ratio < 10, (f"||dx|| / ||dout|| through 50 sigmoid residual blocks is {ratio:.3g}, "
-                              f"expected between 0.1 and 10 (without skip terms it is {plain_ratio:.3g})")
+    what = (f"||dx|| / ||dout|| through 50 sigmoid residual blocks (expected between 0.1 and 10; "
+            f"without skip terms it is {plain_ratio:.3g})")
+    assert_at_least(ratio, 0.1, what)
+    assert_at_most(ratio, 10, what)
     assert_close(grad, ref.stack_input_grad(x, stack, dout, "sigmoid"), "dx of the 50-block stack")
 
 
 @graded("residual_forward", points=1, hint="build out as a new array (`out = x + ...`), never "
-        "`out = x; out += ...`, which writes into x")
+        "`out = x; out += ...`, which writes into x", counts_with="residual_forward")
 @given(block=blocks(), activation=st.sampled_from(ACTIVATIONS))
 def test_forward_leaves_inputs_untouched(residual, block, activation):
     """residual_forward leaves x, W1, b1, W2 and b2 untouched"""
@@ -151,7 +156,7 @@ def test_forward_leaves_inputs_untouched(residual, block, activation):
 
 
 @graded("residual_backward", points=1, hint="compute gradients into new arrays: `dx = dout + ...`, "
-        "never `dx = dout; dx += ...`, which writes into dout")
+        "never `dx = dout; dx += ...`, which writes into dout", counts_with="residual_backward")
 @given(block=blocks(), activation=st.sampled_from(ACTIVATIONS))
 def test_backward_leaves_inputs_untouched(residual, block, activation):
     """residual_backward leaves dout and the arrays of the forward pass untouched"""
