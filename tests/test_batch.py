@@ -84,14 +84,14 @@ def test_variant_is_graded_as_expected(graded_class, variant):
 
 def test_overwriting_the_inputs_loses_only_the_tests_that_check_them(graded_class):
     """The solutions, made to overwrite every array they were given once they have their
-    answer, lose exactly the tests whose property says the inputs are left untouched: no
-    other test reads its arguments after the call, so overwriting them cannot turn a wrong
-    answer into an expected one."""
+    answer, fail exactly the tests whose property says the inputs are left untouched (the
+    tests counting with those hold, but wait for them): no other test reads its arguments
+    after the call, so overwriting them cannot turn a wrong answer into an expected one."""
     _, out, _ = graded_class
     verdicts = verdicts_of(out, "generated__overwrites_inputs")
     assert {v["assignment"] for v in verdicts} == set(kit.assignment_names())
     wrongly = [f"{v['nodeid']}: {v['message']}" for v in verdicts
-               if v["passed"] == ("untouched" in v["property"])]
+               if (v["passed"] or "waits_for" in v) == ("untouched" in v["property"])]
     assert not wrongly, "\n".join(wrongly)
 
 

@@ -108,13 +108,14 @@ def settle(verdicts: list[dict]) -> list[dict]:
     """The points system's one rule beyond a test's own outcome: a test marked
     `counts_with=F` (a structural property: shape, inputs untouched, an error raised, or a
     fixed case a table could memorize) scores only when every value test of F in the same
-    assignment passes, so that code implementing nothing earns nothing. Idempotent."""
+    assignment passes, so that code implementing nothing earns nothing. A test that holds but
+    waits for its function's values fails with `waits_for` naming that function. Idempotent."""
     failing = {(v["assignment"], v["function"]) for v in verdicts
                if not v.get("counts_with") and not v["passed"]}
     for v in verdicts:
         gate = v.get("counts_with")
         if gate and v["passed"] and (v["assignment"], gate) in failing:
-            v.update(points=0, passed=False,
+            v.update(points=0, passed=False, waits_for=gate,
                      message=f"this property holds, but it counts only once {gate}'s value "
                              "tests pass, and one fails")
     return verdicts
