@@ -24,6 +24,7 @@ def main():
 
     \b
     autograde SUBMISSIONS/          grade a class (short for `autograde grade ...`)
+    autograde DOWNLOAD.zip          grade Canvas's or Moodle's download of submissions
     autograde COURSE/               grade an nbgrader course's submitted/ notebooks
     autograde stubs [--check]       regenerate the student stubs from solutions/
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
@@ -85,19 +86,24 @@ def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits
 
 
 @main.command()
-@click.argument("submissions", type=existing_folder())
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="where results go  [default: SUBMISSIONS-graded/ beside SUBMISSIONS]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="the LMS's roster (Canvas's gradebook export, Moodle's grading worksheet or "
+                   "grades export, or a CSV with an id column): students are known by its ids, "
+                   "and everyone on it who submitted nothing is graded 0")
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @click.option("-s", "--student", "students", multiple=True, metavar="ID",
-              help="grade only this student (folder name, or zip name without .zip); repeatable")
+              help="grade only this student (folder name, zip name without .zip, or the "
+                   "roster's or LMS's id); repeatable")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
 @limit_options
 @secret_option
-def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory,
-          secret_file):
+def grade(submissions, out, roster, assignments, students, jobs, force, call_timeout, module_timeout,
+          memory, secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
@@ -113,19 +119,29 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     gradebook.db) is read as the class in its submitted/ folder: one student per
     submitted/<student>/, whose notebook <assignment>/<assignment>.ipynb is the module of
     that assignment; nbgrader's locked cells are left out.
+
+    \b
+    Canvas's "Download Submissions" zip and Moodle's "Download all submissions" zip are read
+    as downloaded (or the folder either was unzipped to): one student per LMS user, known by
+    the LMS's id, Canvas's LATE marker kept. OUT/lms.csv says who is who to the LMS.
     """
     from autograder.batch import run
+    from autograder.submissions.lms import LABELS, detect
     from autograder.submissions.students import is_nbgrader_course
 
     chosen = chosen_assignments(assignments)
     submissions = submissions.resolve()  # `autograde .` too: its -graded folder is beside it
-    out = out or submissions.with_name(submissions.name + "-graded")
+    stem = submissions.name[:-len(".zip")] if submissions.name.lower().endswith(".zip") else submissions.name
+    out = out or submissions.with_name(stem + "-graded")
     if is_nbgrader_course(submissions):
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")
+    elif lms := detect(submissions):
+        unzipped = " (unzipped)" if submissions.is_dir() else ""
+        click.echo(f"{submissions} is {LABELS[lms]}{unzipped}: one student per {lms.capitalize()} user")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                           limits=limits_of(call_timeout, module_timeout, memory),
-                          secret_file=secret_file)
+                          secret_file=secret_file, roster=roster)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
