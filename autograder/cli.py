@@ -24,7 +24,10 @@ def main():
 
     \b
     autograde SUBMISSIONS/          grade a class (short for `autograde grade ...`)
+    autograde DOWNLOAD.zip          grade Canvas's or Moodle's download of submissions
     autograde COURSE/               grade an nbgrader course's submitted/ notebooks
+    autograde export canvas ...     fill a column of Canvas's gradebook export from OUT/
+    autograde export moodle ...     fill Moodle's grading worksheet from OUT/
     autograde stubs [--check]       regenerate the student stubs from solutions/
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
     autograde gradescope OUT.zip    write the autograder to upload to Gradescope
@@ -85,19 +88,24 @@ def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits
 
 
 @main.command()
-@click.argument("submissions", type=existing_folder())
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="where results go  [default: SUBMISSIONS-graded/ beside SUBMISSIONS]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="the LMS's roster (Canvas's gradebook export, Moodle's grading worksheet or "
+                   "grades export, or a CSV with an id column): students are known by its ids, "
+                   "and everyone on it who submitted nothing is graded 0")
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @click.option("-s", "--student", "students", multiple=True, metavar="ID",
-              help="grade only this student (folder name, or zip name without .zip); repeatable")
+              help="grade only this student (folder name, zip name without .zip, or the "
+                   "roster's or LMS's id); repeatable")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
 @limit_options
 @secret_option
-def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory,
-          secret_file):
+def grade(submissions, out, roster, assignments, students, jobs, force, call_timeout, module_timeout,
+          memory, secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
@@ -113,19 +121,30 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
     gradebook.db) is read as the class in its submitted/ folder: one student per
     submitted/<student>/, whose notebook <assignment>/<assignment>.ipynb is the module of
     that assignment; nbgrader's locked cells are left out.
+
+    \b
+    Canvas's "Download Submissions" zip and Moodle's "Download all submissions" zip are read
+    as downloaded (or the folder either was unzipped to): one student per LMS user, known by
+    the LMS's id, Canvas's LATE marker kept. OUT/lms.csv says who is who to the LMS, for
+    `autograde export`.
     """
     from autograder.batch import run
+    from autograder.submissions.lms import LABELS, detect
     from autograder.submissions.students import is_nbgrader_course
 
     chosen = chosen_assignments(assignments)
     submissions = submissions.resolve()  # `autograde .` too: its -graded folder is beside it
-    out = out or submissions.with_name(submissions.name + "-graded")
+    stem = submissions.name[:-len(".zip")] if submissions.name.lower().endswith(".zip") else submissions.name
+    out = out or submissions.with_name(stem + "-graded")
     if is_nbgrader_course(submissions):
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")
+    elif lms := detect(submissions):
+        unzipped = " (unzipped)" if submissions.is_dir() else ""
+        click.echo(f"{submissions} is {LABELS[lms]}{unzipped}: one student per {lms.capitalize()} user")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                           limits=limits_of(call_timeout, module_timeout, memory),
-                          secret_file=secret_file)
+                          secret_file=secret_file, roster=roster)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
@@ -186,6 +205,66 @@ def gradescope(zip_path, assignments, secret_file):
     except OSError as error:
         raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")
     click.echo(f"wrote {zip_path} ({count} files): upload it to Gradescope as the autograder")
+
+
+@main.group()
+def export():
+    """Put the grades of OUT/ (what `autograde` wrote) into a copy of an LMS's gradebook
+    file, for the LMS to import: one column filled, every other cell as it was."""
+
+
+def export_options(command):
+    for option in reversed([
+            assignment_option("count only this assignment's points (every assignment graded "
+                              "into OUT/ by default); repeatable"),
+            click.option("--late-penalty", metavar="N%/day", default=None,
+                         help="take N% of the score per day late, by the LMS's own timestamps "
+                              "(Moodle's worksheet) or its LATE marker (Canvas: one day); the raw "
+                              "score goes in a column beside it. No penalty by default"),
+            click.option("--out", "dest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="the copy to write  [default: the export's name with -graded, beside it]"),
+            click.argument("out", metavar="OUT/", type=existing_folder())]):
+        command = option(command)
+    return command
+
+
+def run_export(write, *args):
+    from autograder.integrations.lms_export import ExportProblem
+
+    try:
+        for line in write(*args):
+            click.echo(line)
+    except ExportProblem as error:
+        raise click.ClickException(str(error))
+
+
+@export.command("canvas")
+@click.option("--gradebook", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the gradebook Canvas exported (Grades > Export > Export Entire Gradebook)")
+@click.option("--column", required=True, metavar="TITLE",
+              help='the assignment\'s column, as the export heads it: "Lab 3 (1234)"')
+@export_options
+def export_canvas(gradebook, column, assignments, late_penalty, dest, out):
+    """Write a copy of Canvas's GRADEBOOK export with COLUMN filled from OUT/, each student
+    found by their Canvas user id (the ID column); import it with Grades > Import."""
+    from autograder.integrations import lms_export
+
+    run_export(lms_export.export_canvas, out, gradebook, column, dest, late_penalty,
+               chosen_assignments(assignments) if assignments else [])
+
+
+@export.command("moodle")
+@click.option("--worksheet", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the assignment's grading worksheet (View all submissions > Download grading worksheet)")
+@export_options
+def export_moodle(worksheet, assignments, late_penalty, dest, out):
+    """Write a copy of Moodle's grading WORKSHEET with its Grade column filled from OUT/,
+    each student found by the worksheet's Identifier ("Participant 123456"); upload it with
+    "Upload grading worksheet"."""
+    from autograder.integrations import lms_export
+
+    run_export(lms_export.export_moodle, out, worksheet, dest, late_penalty,
+               chosen_assignments(assignments) if assignments else [])
 
 
 @main.command()

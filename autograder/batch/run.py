@@ -28,7 +28,7 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Zygote, default_hidden_paths
 from autograder.sandbox.source import SandboxSource
 
-from autograder.submissions import students
+from autograder.submissions import roster, students
 from autograder.batch.progress import Progress
 
 PUBLISHED = "published"  # in OUT/: the pages show everything (publish)
@@ -47,6 +47,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     secret_file: Path = secret.SECRET  # the held-out examples' secret (batch/secret.py)
     published: bool = False  # write the pages as `publish` does (Gradescope publishes itself)
+    roster: Path | None = None  # the LMS's roster: who the students are (submissions/roster.py)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -96,7 +97,7 @@ class Batch:
         with SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
             verdicts = runner.grade(self.prepared, source)
             notes += source.stopped
-        if submission.kind == "zip":
+        if submission.kind != "folder":  # a zip, or files of an LMS's download
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
         digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
                    for name, value in modules.items() if not isinstance(value, str)}
@@ -191,7 +192,10 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     if inside(out, submissions_dir):
         raise BatchError(f"the output folder {out} is inside the submissions folder: choose "
                          "another with --out")
-    found, skipped = students.find_students(submissions_dir)
+    try:
+        found, skipped = students.find_students(submissions_dir, options.roster)
+    except students.ClassProblem as problem:
+        raise BatchError(str(problem)) from None
     # OUT/ holding SUBMISSIONS/ (--out ..), a student named like a folder on the way would
     # have their results written among the submissions.
     clash = [s for s in found if inside(out / s.student, submissions_dir)]
@@ -208,6 +212,8 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     for line in skipped:
         echo(f"skipped: {line}")
     out.mkdir(parents=True, exist_ok=True)
+    if any(s.person for s in found):  # who is who to the LMS, for `autograde export`
+        write_atomic(out / "lms.csv", roster.people_csv(found))
     start = time.monotonic()
     try:
         key = secret.load(options.secret_file)
@@ -239,7 +245,7 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     refused = [f"{len(marked)} student(s) keep their last grades, their submission refused this run: "
                + ", ".join(marked)] if marked else []
     return [*summary_lines([row(s, held) for s, held in graded.items()], columns),
-            *refused, *flag_lines(flagged),
+            *refused, *roster.summary_lines(found), *flag_lines(flagged),
             f"graded {len(todo)} student(s) in {end - start:.1f} s ({prepared_at - start:.1f} s "
             f"preparing the tests{rate}); results in {out}"]
 

@@ -4,7 +4,10 @@ Every entry directly inside SUBMISSIONS/ is one student: a folder (read in place
 `.zip` file (unpacked into the grader's work folder). An nbgrader course folder counts as
 the SUBMISSIONS/ its `submitted/` folder holds (`submitted/<student>/<assignment>/...`),
 so that the whole course, solutions and gradebook included, is the folder the sandbox
-hides. Nothing here executes student code:
+hides. An LMS's bulk download (Canvas's or Moodle's zip, or the folder it was unzipped to)
+is one student per LMS user, their files picked out of it (`lms.py`); a roster maps the
+students to people and adds those who submitted nothing (`roster.py`).
+Nothing here executes student code:
 a zip is only ever decompressed into regular files, and only its `.py` and `.ipynb`
 entries at that (no other file is read by the grader, so no other one is written).
 """
@@ -34,7 +37,7 @@ CHUNK = 2**16
 NBGRADER_MARKERS = ("nbgrader_config.py", "gradebook.db")
 
 # Names the grader writes directly inside the output folder, beside the students' folders.
-RESERVED_IDS = {"grades.csv", "flags.csv", "published"}
+RESERVED_IDS = {"grades.csv", "flags.csv", "published", "lms.csv"}
 
 # Not allowed in an output folder name: path separators, characters Windows refuses, and
 # control, format (bidi overrides), surrogate (undecodable bytes), private-use and
@@ -56,11 +59,18 @@ class SubmissionProblem(Exception):
     """A whole submission cannot be used; the message is one line for the feedback."""
 
 
+class ClassProblem(Exception):
+    """The class cannot be graded as given (two submissions claim one student, a roster
+    without ids); the message is one line saying what to do."""
+
+
 @dataclass(frozen=True)
 class Submission:
     student: str  # safe as a folder name: see safe_id
-    path: Path  # the folder or the .zip file, as found
-    kind: str  # "folder" or "zip"
+    path: Path  # the folder or the .zip file, as found; an LMS's download; the roster
+    kind: str  # "folder", "zip", "members" (files of an LMS's download), "absent" (on the roster only)
+    members: tuple[tuple[str, str], ...] = ()  # "members": (file in the download, where it goes)
+    person: object = None  # roster.Person: who the LMS and the roster say the student is
 
 
 def shown(name: str, limit: int = 120) -> str:
@@ -87,11 +97,14 @@ def is_nbgrader_course(folder: Path) -> bool:
         (folder / name).is_file() for name in NBGRADER_MARKERS)
 
 
-def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
+def find_students(submissions_dir: Path, roster: Path | None = None) -> tuple[list[Submission], list[str]]:
     """The students, sorted by id, and one line per entry that is not graded and why.
 
     The entries are those of `submissions_dir`, or of its `submitted/` folder when it is
-    an nbgrader course.
+    an nbgrader course, or the students of an LMS's download (a zip, or the folder it was
+    unzipped to). With a `roster`, each student's id is the roster's, and everyone on it
+    without a submission is a student of kind "absent"; ClassProblem when two submissions
+    claim one person, or the roster cannot be used.
 
     Hidden entries (.DS_Store, .git, ...) are skipped silently. A name with characters
     unsafe in a folder name is graded under a normalised id (said in a note); two entries
@@ -99,6 +112,38 @@ def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
     `alice/` and `alice.zip`), are all left out, since which one to grade is not ours to
     guess.
     """
+    from autograder.submissions import lms, roster as rosters  # both build on this module
+
+    download = lms.read_download(submissions_dir)
+    if download is not None:
+        found, notes = download[1], download[2]
+    elif submissions_dir.is_dir():
+        found, notes = entries(submissions_dir)
+    else:
+        raise ClassProblem(f"{submissions_dir} is neither a folder nor Canvas's or Moodle's "
+                           "download of an assignment's submissions")
+    if roster is not None:
+        found = rosters.match(found, rosters.read_roster(roster),
+                              lambda person: Submission(safe_id(person.id), roster, "absent", person=person))
+    groups: dict[str, list[Submission]] = {}
+    for submission in found:
+        groups.setdefault(unicodedata.normalize("NFC", submission.student).casefold(), []).append(submission)
+    students = []
+    for group in groups.values():
+        if len(group) == 1:
+            students.append(group[0])
+        else:
+            names = ", ".join(shown(s.path.name if s.kind in ("folder", "zip") else s.student)
+                              for s in group)
+            note = Skipped(f"{names}: these would share one output folder; none of them was "
+                           "graded (keep one, or rename)")
+            note.student = group[0].student
+            notes.append(note)
+    return sorted(students, key=lambda s: s.student), notes
+
+
+def entries(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
+    """A submission per folder or zip of a plain class folder (or nbgrader's submitted/)."""
     notes: list[str] = []
     found: list[Submission] = []
     if is_nbgrader_course(submissions_dir):
@@ -129,20 +174,7 @@ def find_students(submissions_dir: Path) -> tuple[list[Submission], list[str]]:
             notes.append(f"{shown(name)}: graded as {student!r} (characters unsafe in a folder "
                          "name replaced by '_')")
         found.append(Submission(student, entry, kind))
-    groups: dict[str, list[Submission]] = {}
-    for submission in found:
-        groups.setdefault(unicodedata.normalize("NFC", submission.student).casefold(), []).append(submission)
-    students = []
-    for group in groups.values():
-        if len(group) == 1:
-            students.append(group[0])
-        else:
-            names = ", ".join(shown(s.path.name) for s in group)
-            note = Skipped(f"{names}: these would share one output folder; none of them was "
-                           "graded (keep one, or rename)")
-            note.student = group[0].student
-            notes.append(note)
-    return sorted(students, key=lambda s: s.student), notes
+    return found, notes
 
 
 def fingerprint(submission: Submission) -> str:
@@ -150,6 +182,13 @@ def fingerprint(submission: Submission) -> str:
     (relative path and content, symbolic links not followed), so a resumed run can tell
     whether a submission changed since it was graded."""
     digest = hashlib.sha256(submission.kind.encode() + b"\0")
+    if submission.kind == "absent":
+        return digest.hexdigest()
+    if submission.kind == "members":
+        from autograder.submissions import lms
+
+        lms.fingerprint(submission, digest)
+        return digest.hexdigest()
     if submission.kind == "zip":
         hash_file(digest, submission.path)
         return digest.hexdigest()
@@ -188,13 +227,16 @@ def hash_file(digest, path: Path):
 def unpack(submission: Submission, work_dir: Path) -> Path:
     """The folder to look for the student's modules in.
 
-    A folder is read in place. A zip's `.py` and `.ipynb` entries are extracted into
-    `work_dir/<student>` (replacing what an earlier run left there), as regular files only;
-    anything dubious refuses the whole archive with a SubmissionProblem, and nothing is
-    ever written outside `work_dir`.
+    A folder is read in place. A zip's `.py` and `.ipynb` entries (or the student's files
+    of an LMS's download, lms.unpack) are extracted into `work_dir/<student>` (replacing
+    what an earlier run left there), as regular files only; anything dubious refuses the
+    whole archive with a SubmissionProblem, and nothing is ever written outside `work_dir`.
+    A student on the roster only is a SubmissionProblem too: every module is missing.
     """
     if submission.kind == "folder":
         return submission.path
+    if submission.kind == "absent":
+        raise SubmissionProblem("no submission: on the roster, but nothing of theirs is in the download")
     work_dir.mkdir(parents=True, exist_ok=True)
     destination = work_dir / submission.student
     remove(destination)  # what an earlier run unpacked must not outlive a refused archive
@@ -202,7 +244,13 @@ def unpack(submission: Submission, work_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{submission.student}.unpacking-", dir=work_dir))
     try:
         name = submission.path.name
-        extract(submission.path, staging, name if name.isprintable() else shown(name))
+        label = name if name.isprintable() else shown(name)
+        if submission.kind == "members":
+            from autograder.submissions import lms
+
+            lms.unpack(submission, staging, f"{submission.student}'s files in {label}")
+        else:
+            extract(submission.path, staging, label)
         os.replace(staging, destination)
         return destination
     finally:
