@@ -21,6 +21,7 @@ from autograder.sandbox.confine import DEVICES, SYSTEM
 from autograder.sandbox.frames import MAX_WARNINGS
 from autograder.sandbox.limits import (Limits, MissingFunction, StudentCrash, StudentError,
                                        StudentTimeout)
+from autograder.sandbox.plan import Planned
 from autograder.sandbox.process import Zygote, default_hidden_paths
 from autograder.sandbox.remote import RemoteModule
 from autograder.sandbox.replies import call_request
@@ -919,10 +920,15 @@ def test_numpy_and_lazy_standard_library_imports_work_under_the_default_limits(l
 
 AHEAD = """
     import os, time
+    import numpy as np
     calls = []
     def double(x):
         calls.append(x)
         return 2 * x
+    def zeros(n):
+        return np.zeros(n)
+    def many(n):
+        return [0] * n
     def spin_on_one(x):
         while x == 1:
             pass
@@ -939,8 +945,9 @@ AHEAD = """
     """
 
 
-def planned(*calls) -> list[bytes]:
-    return [encode(call_request(function, (x,), {})) for function, x in calls]
+def planned(*calls, reply=None) -> list[Planned]:
+    """The plan of `calls` (function, x), the solution's reply to each of size `reply`."""
+    return [Planned(encode(call_request(function, (x,), {})), reply) for function, x in calls]
 
 
 @pytest.fixture
@@ -963,7 +970,7 @@ def test_calls_sent_ahead_answer_exactly_the_calls_made(ahead):
 
 def test_a_call_no_plan_can_know_is_made_in_its_turn(ahead):
     source, module = ahead
-    source.expect({"m": [*planned(("double", 1)), None, *planned(("double", 3))]})
+    source.expect({"m": [*planned(("double", 1)), Planned(None, None), *planned(("double", 3))]})
     assert [module.double(1), module.double(2), module.double(3)] == [2, 4, 6]
     source.expect({})
     assert module.seen() == [1, 2, 3]
@@ -1025,3 +1032,42 @@ def test_the_first_call_of_a_batch_that_gets_no_answer_is_blamed_without_a_secon
     assert module._runs == 1  # the sandbox that ran it, and no other
     source.expect({})
     assert len(source.stopped) == 1
+
+
+@pytest.mark.parametrize("plan", [planned(("zeros", 10**6), ("double", 1), reply=(100, 1)),
+                                  [Planned(None, (100, 1))]],
+                         ids=["sent ahead", "made alone"])
+def test_a_reply_far_larger_than_the_solutions_is_refused_unread_and_stops_its_module(
+        ahead, plan):
+    source, module = ahead
+    source.expect({"m": plan})
+    started = time.process_time()
+    with pytest.raises(StudentError, match=r"^m.zeros replied 8.0 MB where a correct answer "
+                                           r"is about 100 bytes; m was stopped after a reply "
+                                           r"far larger than a correct answer$"):
+        module.zeros(10**6)
+    assert time.process_time() - started < 0.1  # its 8 MB were never read
+    with pytest.raises(StudentError, match=r"^m.double was not run: m was stopped after"):
+        module.double(1)
+    source.expect({})
+    assert len(source.stopped) == 1 and source.stopped[0].startswith("m.zeros replied 8.0 MB")
+
+
+def test_a_reply_of_too_many_values_is_refused_by_the_decoder(ahead):
+    source, module = ahead
+    source.expect({"m": planned(("many", 100), ("many", 2000), reply=(1000, 100))})
+    assert module.many(100) == [0] * 100  # 16 times the solution's 100 values, at most
+    with pytest.raises(StudentError, match=r"^m.many replied more than 1,600 values \(items "
+                                           r"of lists, tuples and dicts\) where a correct "
+                                           r"answer has 100;"):
+        module.many(2000)
+
+
+def test_a_reply_within_its_allowance_or_to_an_unplanned_call_is_taken(ahead):
+    source, module = ahead
+    # An argument changed in place comes back with the reply: the request's size is allowed.
+    source.expect({"m": planned(("zeros", 8000), reply=(100, 1))})
+    assert module.zeros(8000).shape == (8000,)  # 64 KB: the floor
+    source.expect({})
+    assert module.zeros(10**6).shape == (10**6,)  # no plan: the usual limits
+    assert source.stopped == []

@@ -2,7 +2,7 @@
 and has it fork sandboxes; a `Sandbox` is one of them, from spawn to reaping.
 
 Takes encoded requests and deadlines; gives decoded replies, not yet checked, or raises
-Timeout, Closed, Malformed or SandboxSetupError. What a reply means is remote.py's concern.
+Timeout, Closed, Malformed, TooLarge or SandboxSetupError. What a reply means is remote.py's concern.
 """
 import multiprocessing
 import os
@@ -21,9 +21,10 @@ from pathlib import Path
 from autograder import kit
 
 from autograder.sandbox import wire
-from autograder.sandbox.frames import EXIT_INTERNAL, HEADER, FrameReader, recv_exact, send_frame
+from autograder.sandbox.frames import (EXIT_INTERNAL, HEADER, FrameReader, FrameTooLarge,
+                                       recv_exact, send_frame)
 from autograder.sandbox.limits import MiB, Limits, SandboxSetupError
-from autograder.sandbox.replies import Malformed
+from autograder.sandbox.replies import Malformed, TooLarge
 
 IMPORT = wire.encode({"import": True})
 
@@ -293,17 +294,30 @@ class Sandbox:
         except OSError:
             raise Closed from None
 
-    def receive(self, deadline):
-        """The next message, decoded; Timeout, Closed or Malformed otherwise."""
+    def receive(self, deadline, most=None):
+        """The next message, decoded; Timeout, Closed or Malformed otherwise. `most`, when
+        given, is the (bytes, items) it may have: over it, TooLarge, found on the frame's
+        header or by the decoder stopping at the items, never after decoding it all. Over
+        the limits every message has, it is Malformed: the sandbox sends nothing larger."""
         self._deadline = deadline
+        limit, items = most or (None, wire.MAX_ITEMS)
         try:
-            data = self._frames.next()
+            data = self._frames.next(limit)
+        except FrameTooLarge as error:
+            if error.size <= self._frames.limit:
+                raise TooLarge(error.size, "bytes") from None
+            raise Malformed(str(error)) from None
         except ValueError as error:
             raise Malformed(str(error)) from None
         except EOFError:
             raise Closed from None
         try:
-            return wire.decode(data, max_size=self._frames.limit)
+            return wire.decode(data, max_size=self._frames.limit,
+                               max_items=min(items, wire.MAX_ITEMS))
+        except wire.TooManyItems as error:
+            if items < wire.MAX_ITEMS:
+                raise TooLarge(items, "items") from None
+            raise Malformed(str(error)) from None
         except wire.WireError as error:
             raise Malformed(str(error)) from None
 

@@ -13,7 +13,9 @@ array arguments are written back into the caller's arrays, builtin exceptions ar
 re-raised as themselves with the student's line, anything else becomes `StudentError`.
 
 Calls a test is planned to make (plan.py) are sent ahead in batches, answered in one go,
-and each real call is checked against the plan before its answer is used.
+and each real call is checked against the plan before its answer is used. A reply far
+larger than the solution's to the same call is refused before it is decoded, and stops its
+module.
 
 The sandbox side is zygote.py and server.py; process.py starts and ends the sandboxes.
 Nothing the sandbox sends is trusted: replies are size-limited, decoded by `wire.decode`
@@ -36,8 +38,8 @@ from autograder.sandbox import wire
 from autograder.sandbox.frames import HANDLE_BITS
 from autograder.sandbox.limits import MissingFunction, StudentCrash, StudentError, StudentTimeout
 from autograder.sandbox.process import Closed, Sandbox, Timeout, describe_status
-from autograder.sandbox.replies import (Malformed, call_request, check_reply, rebuild,
-                                        track_handles, walk)
+from autograder.sandbox.replies import (Malformed, TooLarge, allowance, call_request,
+                                        check_reply, rebuild, track_handles, walk)
 
 # Planned calls (plan.py) are sent ahead in batches of at most this many, and this many
 # bytes, so that the sandbox answers a batch in one go. The bytes stay below Linux's default
@@ -60,6 +62,7 @@ class RemoteModule:
         self._old_serials = set()
         self._spent = 0.0
         self._timed_out = set()  # functions that did not return within the call timeout
+        self._refused = None  # why this module was stopped for good, once it was
         self._functions = {}
         self._proxies = {}
         self._constants = {}
@@ -153,8 +156,9 @@ class RemoteModule:
     # -- calls sent ahead
 
     def _expect(self, plan: list):
-        """The requests the test about to run is planned to make to this module (encoded
-        `call_request`s, None for a call that cannot be known ahead); [] once it ended."""
+        """The calls the test about to run is planned to make to this module (plan.Planned:
+        the encoded request, or None when it cannot be known ahead, and the solution's
+        reply's size); [] once it ended."""
         with self._lock:
             self._abandon_plan()
             if self._ahead:
@@ -168,15 +172,16 @@ class RemoteModule:
         try:
             while self._next < self._sent and self._sandbox.alive:
                 track_handles(self._receive_planned().get("value"), self._track)
-        except (Timeout, Closed, Malformed):
+        except (Timeout, Closed, Malformed, TooLarge):
             self._stop_sending_ahead()
         finally:
             self._spent += time.monotonic() - started
         self._forget_plan()
 
     def _forget_plan(self):
-        # The current test's planned requests; _next is the one the next call should make,
-        # requests before _sent have been sent ahead, to be answered by _batch_deadline.
+        # The current test's planned calls (plan.Planned); _next is the one the next call
+        # should make, those before _sent have been sent ahead, to be answered by
+        # _batch_deadline.
         self._plan, self._next, self._sent = [], 0, 0
 
     def _stop_sending_ahead(self):
@@ -188,18 +193,19 @@ class RemoteModule:
         self._ahead = False
         self._forget_plan()
 
-    def _planned(self, data) -> bool:
-        """Whether `data` is the request the plan expects next; if not, the plan is left."""
+    def _planned(self, data) -> tuple[bool, tuple | None]:
+        """Whether `data` is the request the plan expects next (if not, the plan is left),
+        and the solution's reply to the call about to be made, when the plan knows it."""
         if self._next >= len(self._plan):  # no plan, or its end: nothing is sent ahead
-            return False
+            return False, None
         expected = self._plan[self._next]
-        if expected is None:  # a call no plan can know: made as usual, the plan goes on after it
+        if expected.request is None:  # no plan can know it: made alone, the plan goes on after it
             self._next = self._sent = self._next + 1
-            return False
-        if expected != data:
+            return False, expected.reply
+        if expected.request != data:
             self._abandon_plan()
-            return False
-        return True
+            return False, None
+        return True, expected.reply
 
     def _receive_planned(self):
         """The answer to the next planned request, sending it (and those planned after it,
@@ -207,7 +213,7 @@ class RemoteModule:
         time limit of one call: correct calls take milliseconds."""
         if self._sent == self._next:
             batch, size = [], 0
-            for request in itertools.islice(self._plan, self._sent, self._sent + AHEAD_CALLS):
+            for request, _ in itertools.islice(self._plan, self._sent, self._sent + AHEAD_CALLS):
                 if request is None or (batch and size + len(request) > AHEAD_BYTES):
                     break
                 batch.append(request)
@@ -216,14 +222,18 @@ class RemoteModule:
             self._batch_deadline = time.monotonic() + self._batch_timeout
             self._sandbox.send(batch, self._batch_deadline)
             self._sent += len(batch)
+        request, expected = self._plan[self._next]
         self._next += 1
-        return check_reply(self._sandbox.receive(self._batch_deadline))
+        most = allowance(expected, len(request)) if expected else None
+        return check_reply(self._sandbox.receive(self._batch_deadline, most))
 
     # -- calls
 
     def _call(self, function, args, kwargs):
         label = f"{self._name}.{function}"
         with self._lock:
+            if self._refused is not None:
+                raise StudentError(f"{label} was not run: {self._refused}")
             if function in self._timed_out:
                 # A function that looped once is not given the call timeout again for every
                 # test: one endless loop would otherwise cost the whole module budget.
@@ -232,11 +242,14 @@ class RemoteModule:
             self._ensure_started(function)
             data = self._encode(label, call_request(function, args, kwargs))
             reply = None
-            if self._planned(data):
+            ahead, expected = self._planned(data)
+            if ahead:
                 first = self._sent == self._next
                 started = time.monotonic()
                 try:
                     reply = self._receive_planned()
+                except TooLarge as refused:
+                    raise self._refuse(label, refused, expected) from None
                 except (Timeout, Closed, Malformed) as failure:
                     if first:
                         # The sandbox answers the first call of a batch at once (server.py):
@@ -254,21 +267,25 @@ class RemoteModule:
                 finally:
                     self._spent += time.monotonic() - started
             if reply is None:
-                reply = self._call_alone(label, function, args, kwargs, data)
+                reply = self._call_alone(label, function, args, kwargs, data, expected)
         return self._deliver(label, reply, args, kwargs)
 
-    def _call_alone(self, label, function, args, kwargs, data):
-        """Send one request and wait for its answer, within the call's time limit."""
+    def _call_alone(self, label, function, args, kwargs, data, expected):
+        """Send one request and wait for its answer, within the call's time limit and, when
+        the solution's reply is `expected`, its allowance."""
         self._ensure_started(function)  # a call sent ahead may have ended the sandbox
         if self._release:  # handles go with calls made alone: a plan knows none
             release = [self._release.popleft() for _ in range(len(self._release))]
             data = self._encode(label, call_request(function, args, kwargs, release))
         sandbox = self._sandbox
         timeout = min(self._limits.call_timeout, self._budget_left())
+        most = allowance(expected, len(data)) if expected else None
         started = time.monotonic()
         try:
             sandbox.send([data], started + timeout)
-            return check_reply(sandbox.receive(started + timeout))
+            return check_reply(sandbox.receive(started + timeout, most))
+        except TooLarge as refused:
+            raise self._refuse(label, refused, expected) from None
         except (Timeout, Closed, Malformed) as failure:
             raise self._failed(label, function, sandbox, failure, timeout) from None
         except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
@@ -276,6 +293,17 @@ class RemoteModule:
             raise
         finally:
             self._spent += time.monotonic() - started
+
+    def _refuse(self, label, refused: TooLarge, expected) -> StudentError:
+        """A reply over its allowance: the module is stopped for good, its sandbox killed
+        unread. Such a reply is no answer a test can use, and the next would cost the
+        grader as much: its remaining tests fail at once."""
+        self._sandbox.kill()
+        self._forget_plan()
+        self._refused = (f"{self._name} was stopped after a reply far larger than a correct "
+                         "answer")
+        return self._stopped(StudentError(f"{refused.describe(label, expected)}; "
+                                          f"{self._refused}"))
 
     def _failed(self, label, function, sandbox, failure, timeout) -> StudentError:
         """What a call that had `timeout` seconds alone and got no answer is blamed for; its
