@@ -49,9 +49,11 @@ def limit_options(command):
             click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
                          show_default=True, help="seconds one call of a student function may take (a function that "
                               "takes longer once is not run again)"),
-            click.option("--module-timeout", type=click.FloatRange(1),
-                         default=Limits.submission_timeout, show_default=True,
-                         help="seconds all calls into one student module may take together"),
+            click.option("--student-budget", type=click.FloatRange(1),
+                         default=Limits.student_budget, show_default=True,
+                         help="seconds one student may cost, all modules together: their "
+                              "code's wall time in the sandbox and the grader's processor "
+                              "time on their answers; the tests after it ran out fail"),
             click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
                          show_default=True, metavar="MIB",
                          help="memory limit of a student's module, in MiB: its processes "
@@ -79,8 +81,8 @@ def chosen_assignments(assignments) -> list[str]:
         raise click.BadParameter(str(error), param_hint="--assignment")
 
 
-def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits:
-    return Limits(call_timeout=call_timeout, submission_timeout=module_timeout,
+def limits_of(call_timeout: float, student_budget: float, memory: int) -> Limits:
+    return Limits(call_timeout=call_timeout, student_budget=student_budget,
                   memory=memory * 2**20)
 
 
@@ -96,7 +98,7 @@ def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
 @limit_options
 @secret_option
-def grade(submissions, out, assignments, students, jobs, force, call_timeout, module_timeout, memory,
+def grade(submissions, out, assignments, students, jobs, force, call_timeout, student_budget, memory,
           secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
@@ -124,7 +126,7 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
         click.echo(f"{submissions} is an nbgrader course: grading the students in "
                    f"{submissions / 'submitted'}")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
-                          limits=limits_of(call_timeout, module_timeout, memory),
+                          limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
@@ -140,7 +142,7 @@ def grade(submissions, out, assignments, students, jobs, force, call_timeout, mo
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @limit_options
 @secret_option
-def grade_one(folder, results, assignments, call_timeout, module_timeout, memory, secret_file):
+def grade_one(folder, results, assignments, call_timeout, student_budget, memory, secret_file):
     """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
     their results.json (Gradescope's schema) to RESULTS.
 
@@ -152,7 +154,7 @@ def grade_one(folder, results, assignments, call_timeout, module_timeout, memory
     from autograder.integrations.gradescope import grade_submission
 
     options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
-                          limits=limits_of(call_timeout, module_timeout, memory),
+                          limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file, published=True)
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)

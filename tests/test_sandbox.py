@@ -2,6 +2,7 @@
 comes back. Correct code behaves as it does locally; hostile code is contained."""
 import builtins
 import os
+import re
 import socket
 import textwrap
 import time
@@ -28,7 +29,7 @@ from autograder.sandbox.replies import call_request
 from autograder.sandbox.source import SandboxSource
 from autograder.sandbox.wire import Handle, encode
 
-QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
+QUICK = Limits(call_timeout=1.0, student_budget=20.0, memory=1 << 30)
 
 
 @pytest.fixture(scope="module")
@@ -422,25 +423,55 @@ def test_the_source_lists_what_it_had_to_stop_or_could_not_import(zygote, tmp_pa
         assert len(source.stopped) == 2 and "broken.py" in source.stopped[1]
 
 
-def test_the_time_budget_of_a_module_ends_all_its_calls(load):
+def test_the_time_budget_of_a_student_ends_the_calls_of_all_their_modules(zygote, tmp_path):
+    modules = {"looping": ("looping.py", textwrap.dedent("""
+                   def spin():
+                       while True:
+                           pass
+                   def spin_too():
+                       while True:
+                           pass
+                   """)),
+               "fine": ("fine.py", "def quick():\n    return 1\n"),
+               "later": ("later.py", "def quick():\n    return 1\n")}
+    with SandboxSource(zygote, modules, Limits(call_timeout=1.0, student_budget=1.5),
+                       tmp_path) as source:
+        looping, fine = source.load("looping"), source.load("fine")
+        assert fine.quick() == 1
+        with pytest.raises(StudentTimeout, match="did not return within 1 s"):
+            looping.spin()
+        with pytest.raises(StudentTimeout, match=r"^looping.spin_too was stopped: the time "
+                                                 r"budget of 1.5 s per student is used up$"):
+            looping.spin_too()
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match=r"^fine.quick was not run: the time budget"):
+            fine.quick()
+        assert time.monotonic() - started < 0.1
+        with pytest.raises(ModuleProblem, match="the time budget of 1.5 s per student is used up"):
+            source.load("later").quick()  # never imported: the budget is spent
+        assert len(source.stopped) == 2 and source.stopped[0].startswith("looping.spin did not")
+        assert re.fullmatch(r"the time budget of 1.5 s per student is used up \(1.\d s of the "
+                            r"student's code running, 0.\d s of the grader's work on its "
+                            r"answers\): every test after that failed without running",
+                            source.stopped[1])
+
+
+def test_the_graders_own_work_on_a_students_answers_counts_in_their_budget(load):
     module = load("""
-        def spin():
-            while True:
-                pass
-        def spin_too():
-            while True:
-                pass
-        def quick():
+        def answer():
             return 1
-        """, Limits(call_timeout=1.0, submission_timeout=1.5))
-    with pytest.raises(StudentTimeout, match="did not return within 1 s"):
-        module.spin()
-    with pytest.raises(StudentTimeout, match="used up its time budget of 1.5 s"):
-        module.spin_too()
-    started = time.monotonic()
-    with pytest.raises(StudentTimeout, match="used up its time budget"):
-        module.quick()
-    assert time.monotonic() - started < 0.1
+        """, Limits(call_timeout=1.0, student_budget=1.0))
+    assert module.answer() == 1
+    started = time.process_time()
+    while time.process_time() - started < 1.0:  # a test's work on the answer, in this process
+        pass
+    with pytest.raises(StudentTimeout, match="student.answer was not run: the time budget"):
+        module.answer()
+
+
+def test_an_import_the_budget_ends_says_so(load):
+    with pytest.raises(ModuleProblem, match="the time budget of 1.5 s per student is used up"):
+        load("import time\ntime.sleep(5)\n", Limits(student_budget=1.5)).f()
 
 
 def test_a_fork_bomb_is_held_at_the_process_limit(load):
@@ -553,7 +584,7 @@ def test_a_forged_reply_is_refused(load):
 
 
 def test_a_reply_forged_with_a_flood_of_warnings_is_refused(load):
-    """Re-raising them would take the grader seconds outside the module's time budget."""
+    """Re-raising them would take the grader seconds."""
     module = load("""
         import os, struct
         def text(s):

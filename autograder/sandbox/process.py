@@ -21,6 +21,7 @@ from pathlib import Path
 from autograder import kit
 
 from autograder.sandbox import wire
+from autograder.sandbox.budget import schedstat
 from autograder.sandbox.frames import (EXIT_INTERNAL, HEADER, FrameReader, FrameTooLarge,
                                        recv_exact, send_frame)
 from autograder.sandbox.limits import MiB, Limits, SandboxSetupError
@@ -229,7 +230,7 @@ class Sandbox:
     def __init__(self, zygote, name, filename, source, limits, scratch: Path):
         self.zygote, self.name, self.filename, self.source = zygote, name, filename, source
         self.limits, self.scratch = limits, scratch
-        self.sock = self.pidfd = self.pid = None
+        self.sock = self.pidfd = self.pid = self._student = None
         self.serial = -1
         self.alive = False
         self._frames = FrameReader(self._recv_into, limits.max_output + 4096)
@@ -321,6 +322,10 @@ class Sandbox:
         except wire.WireError as error:
             raise Malformed(str(error)) from None
 
+    def ready(self) -> bool:
+        """Whether the next message is here already: receive() will not wait for it."""
+        return self._frames.ready()
+
     def _recv_into(self, view):
         self._timeout(self._deadline)
         try:
@@ -329,6 +334,16 @@ class Sandbox:
             raise Timeout from None
         except OSError:
             raise Closed from None
+
+    def schedstat(self) -> tuple[float, float]:
+        """Seconds the student process has run, and has waited for a processor (budget.py)."""
+        if self._student is None:  # the supervisor's one child, once it has forked it
+            try:
+                with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                    self._student = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                return 0.0, 0.0
+        return schedstat(f"/proc/{self._student}/schedstat")
 
     def exit_status(self, grace=2.0):
         """After the socket closed: wait a little for the supervisor to end, then reap."""
