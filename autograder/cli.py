@@ -52,9 +52,11 @@ def limit_options(command):
             click.option("--call-timeout", type=click.FloatRange(0.1), default=Limits.call_timeout,
                          show_default=True, help="seconds one call of a student function may take (a function that "
                               "takes longer once is not run again)"),
-            click.option("--module-timeout", type=click.FloatRange(1),
-                         default=Limits.submission_timeout, show_default=True,
-                         help="seconds all calls into one student module may take together"),
+            click.option("--student-budget", type=click.FloatRange(1),
+                         default=Limits.student_budget, show_default=True,
+                         help="seconds one student may cost, all modules together: their "
+                              "code's wall time in the sandbox and the grader's processor "
+                              "time on their answers; the tests after it ran out fail"),
             click.option("--memory", type=click.IntRange(256), default=Limits.memory // 2**20,
                          show_default=True, metavar="MIB",
                          help="memory limit of a student's module, in MiB: its processes "
@@ -82,8 +84,8 @@ def chosen_assignments(assignments) -> list[str]:
         raise click.BadParameter(str(error), param_hint="--assignment")
 
 
-def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits:
-    return Limits(call_timeout=call_timeout, submission_timeout=module_timeout,
+def limits_of(call_timeout: float, student_budget: float, memory: int) -> Limits:
+    return Limits(call_timeout=call_timeout, student_budget=student_budget,
                   memory=memory * 2**20)
 
 
@@ -104,7 +106,7 @@ def limits_of(call_timeout: float, module_timeout: float, memory: int) -> Limits
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
 @limit_options
 @secret_option
-def grade(submissions, out, roster, assignments, students, jobs, force, call_timeout, module_timeout,
+def grade(submissions, out, roster, assignments, students, jobs, force, call_timeout, student_budget,
           memory, secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
@@ -143,7 +145,7 @@ def grade(submissions, out, roster, assignments, students, jobs, force, call_tim
         unzipped = " (unzipped)" if submissions.is_dir() else ""
         click.echo(f"{submissions} is {LABELS[lms]}{unzipped}: one student per {lms.capitalize()} user")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
-                          limits=limits_of(call_timeout, module_timeout, memory),
+                          limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file, roster=roster)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
@@ -159,7 +161,7 @@ def grade(submissions, out, roster, assignments, students, jobs, force, call_tim
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @limit_options
 @secret_option
-def grade_one(folder, results, assignments, call_timeout, module_timeout, memory, secret_file):
+def grade_one(folder, results, assignments, call_timeout, student_budget, memory, secret_file):
     """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
     their results.json (Gradescope's schema) to RESULTS.
 
@@ -171,7 +173,7 @@ def grade_one(folder, results, assignments, call_timeout, module_timeout, memory
     from autograder.integrations.gradescope import grade_submission
 
     options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
-                          limits=limits_of(call_timeout, module_timeout, memory),
+                          limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file, published=True)
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)

@@ -54,12 +54,28 @@ def test_a_request_holding_an_earlier_answer_is_not_planned():
     student.scale(out + 0, 3.0)               # an equal copy of an answer is an answer too
     student.size(object())                    # not plain data: the sandbox would get a handle
     assert student.SIZE == 3
-    assert log.plan([(0, 5)]) == {"layers": [encode(call_request("forward", (x,), {})), None,
-                                             encode(call_request("scale", (x, 3.0), {})), None,
-                                             None]}
+    assert [p.request for p in log.plan([(0, 5)])["layers"]] == [
+        encode(call_request("forward", (x,), {})), None,
+        encode(call_request("scale", (x, 3.0), {})), None, None]
     log.new_test()  # answers of an earlier test are no longer in the way
     student.scale(out, 3.0)
-    assert log.plan([(5, 6)])["layers"] == [encode(call_request("scale", (out, 3.0), {}))]
+    assert [p.request for p in log.plan([(5, 6)])["layers"]] == [
+        encode(call_request("scale", (out, 3.0), {}))]
+
+
+def test_the_size_of_every_reply_is_logged_those_of_unplanned_calls_too():
+    log = CallLog(OneModule())
+    student = log.load("layers", None)
+    x = np.arange(3.0)
+    log.new_test()
+    out, cache = student.forward(x)
+    student.backward(np.ones(3), cache)
+    with pytest.raises(TypeError):
+        student.scale(x)  # what the sandbox would send back: an error
+    replies = [p.reply for p in log.plan([(0, 3)])["layers"]]
+    assert replies[0] == (len(encode({"value": (x * 2.0, {"squares": x ** 2})})), 4)
+    assert replies[1] == (len(encode({"value": x * 2.0})), 1)
+    assert replies[2][0] > 50 and replies[2][1] == 5  # the error's type, message...
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 comes back. Correct code behaves as it does locally; hostile code is contained."""
 import builtins
 import os
+import re
 import socket
 import textwrap
 import time
@@ -21,13 +22,14 @@ from autograder.sandbox.confine import DEVICES, SYSTEM
 from autograder.sandbox.frames import MAX_WARNINGS
 from autograder.sandbox.limits import (Limits, MissingFunction, StudentCrash, StudentError,
                                        StudentTimeout)
+from autograder.sandbox.plan import Planned
 from autograder.sandbox.process import Zygote, default_hidden_paths
 from autograder.sandbox.remote import RemoteModule
 from autograder.sandbox.replies import call_request
 from autograder.sandbox.source import SandboxSource
 from autograder.sandbox.wire import Handle, encode
 
-QUICK = Limits(call_timeout=1.0, submission_timeout=20.0, memory=1 << 30)
+QUICK = Limits(call_timeout=1.0, student_budget=20.0, memory=1 << 30)
 
 
 @pytest.fixture(scope="module")
@@ -421,25 +423,55 @@ def test_the_source_lists_what_it_had_to_stop_or_could_not_import(zygote, tmp_pa
         assert len(source.stopped) == 2 and "broken.py" in source.stopped[1]
 
 
-def test_the_time_budget_of_a_module_ends_all_its_calls(load):
+def test_the_time_budget_of_a_student_ends_the_calls_of_all_their_modules(zygote, tmp_path):
+    modules = {"looping": ("looping.py", textwrap.dedent("""
+                   def spin():
+                       while True:
+                           pass
+                   def spin_too():
+                       while True:
+                           pass
+                   """)),
+               "fine": ("fine.py", "def quick():\n    return 1\n"),
+               "later": ("later.py", "def quick():\n    return 1\n")}
+    with SandboxSource(zygote, modules, Limits(call_timeout=1.0, student_budget=1.5),
+                       tmp_path) as source:
+        looping, fine = source.load("looping"), source.load("fine")
+        assert fine.quick() == 1
+        with pytest.raises(StudentTimeout, match="did not return within 1 s"):
+            looping.spin()
+        with pytest.raises(StudentTimeout, match=r"^looping.spin_too was stopped: the time "
+                                                 r"budget of 1.5 s per student is used up$"):
+            looping.spin_too()
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match=r"^fine.quick was not run: the time budget"):
+            fine.quick()
+        assert time.monotonic() - started < 0.1
+        with pytest.raises(ModuleProblem, match="the time budget of 1.5 s per student is used up"):
+            source.load("later").quick()  # never imported: the budget is spent
+        assert len(source.stopped) == 2 and source.stopped[0].startswith("looping.spin did not")
+        assert re.fullmatch(r"the time budget of 1.5 s per student is used up \(1.\d s of the "
+                            r"student's code running, 0.\d s of the grader's work on its "
+                            r"answers\): every test after that failed without running",
+                            source.stopped[1])
+
+
+def test_the_graders_own_work_on_a_students_answers_counts_in_their_budget(load):
     module = load("""
-        def spin():
-            while True:
-                pass
-        def spin_too():
-            while True:
-                pass
-        def quick():
+        def answer():
             return 1
-        """, Limits(call_timeout=1.0, submission_timeout=1.5))
-    with pytest.raises(StudentTimeout, match="did not return within 1 s"):
-        module.spin()
-    with pytest.raises(StudentTimeout, match="used up its time budget of 1.5 s"):
-        module.spin_too()
-    started = time.monotonic()
-    with pytest.raises(StudentTimeout, match="used up its time budget"):
-        module.quick()
-    assert time.monotonic() - started < 0.1
+        """, Limits(call_timeout=1.0, student_budget=1.0))
+    assert module.answer() == 1
+    started = time.process_time()
+    while time.process_time() - started < 1.0:  # a test's work on the answer, in this process
+        pass
+    with pytest.raises(StudentTimeout, match="student.answer was not run: the time budget"):
+        module.answer()
+
+
+def test_an_import_the_budget_ends_says_so(load):
+    with pytest.raises(ModuleProblem, match="the time budget of 1.5 s per student is used up"):
+        load("import time\ntime.sleep(5)\n", Limits(student_budget=1.5)).f()
 
 
 def test_a_fork_bomb_is_held_at_the_process_limit(load):
@@ -552,7 +584,7 @@ def test_a_forged_reply_is_refused(load):
 
 
 def test_a_reply_forged_with_a_flood_of_warnings_is_refused(load):
-    """Re-raising them would take the grader seconds outside the module's time budget."""
+    """Re-raising them would take the grader seconds."""
     module = load("""
         import os, struct
         def text(s):
@@ -919,10 +951,15 @@ def test_numpy_and_lazy_standard_library_imports_work_under_the_default_limits(l
 
 AHEAD = """
     import os, time
+    import numpy as np
     calls = []
     def double(x):
         calls.append(x)
         return 2 * x
+    def zeros(n):
+        return np.zeros(n)
+    def many(n):
+        return [0] * n
     def spin_on_one(x):
         while x == 1:
             pass
@@ -939,8 +976,9 @@ AHEAD = """
     """
 
 
-def planned(*calls) -> list[bytes]:
-    return [encode(call_request(function, (x,), {})) for function, x in calls]
+def planned(*calls, reply=None) -> list[Planned]:
+    """The plan of `calls` (function, x), the solution's reply to each of size `reply`."""
+    return [Planned(encode(call_request(function, (x,), {})), reply) for function, x in calls]
 
 
 @pytest.fixture
@@ -963,7 +1001,7 @@ def test_calls_sent_ahead_answer_exactly_the_calls_made(ahead):
 
 def test_a_call_no_plan_can_know_is_made_in_its_turn(ahead):
     source, module = ahead
-    source.expect({"m": [*planned(("double", 1)), None, *planned(("double", 3))]})
+    source.expect({"m": [*planned(("double", 1)), Planned(None, None), *planned(("double", 3))]})
     assert [module.double(1), module.double(2), module.double(3)] == [2, 4, 6]
     source.expect({})
     assert module.seen() == [1, 2, 3]
@@ -1025,3 +1063,42 @@ def test_the_first_call_of_a_batch_that_gets_no_answer_is_blamed_without_a_secon
     assert module._runs == 1  # the sandbox that ran it, and no other
     source.expect({})
     assert len(source.stopped) == 1
+
+
+@pytest.mark.parametrize("plan", [planned(("zeros", 10**6), ("double", 1), reply=(100, 1)),
+                                  [Planned(None, (100, 1))]],
+                         ids=["sent ahead", "made alone"])
+def test_a_reply_far_larger_than_the_solutions_is_refused_unread_and_stops_its_module(
+        ahead, plan):
+    source, module = ahead
+    source.expect({"m": plan})
+    started = time.process_time()
+    with pytest.raises(StudentError, match=r"^m.zeros replied 8.0 MB where a correct answer "
+                                           r"is about 100 bytes; m was stopped after a reply "
+                                           r"far larger than a correct answer$"):
+        module.zeros(10**6)
+    assert time.process_time() - started < 0.1  # its 8 MB were never read
+    with pytest.raises(StudentError, match=r"^m.double was not run: m was stopped after"):
+        module.double(1)
+    source.expect({})
+    assert len(source.stopped) == 1 and source.stopped[0].startswith("m.zeros replied 8.0 MB")
+
+
+def test_a_reply_of_too_many_values_is_refused_by_the_decoder(ahead):
+    source, module = ahead
+    source.expect({"m": planned(("many", 100), ("many", 2000), reply=(1000, 100))})
+    assert module.many(100) == [0] * 100  # 16 times the solution's 100 values, at most
+    with pytest.raises(StudentError, match=r"^m.many replied more than 1,600 values \(items "
+                                           r"of lists, tuples and dicts\) where a correct "
+                                           r"answer has 100;"):
+        module.many(2000)
+
+
+def test_a_reply_within_its_allowance_or_to_an_unplanned_call_is_taken(ahead):
+    source, module = ahead
+    # An argument changed in place comes back with the reply: the request's size is allowed.
+    source.expect({"m": planned(("zeros", 8000), reply=(100, 1))})
+    assert module.zeros(8000).shape == (8000,)  # 64 KB: the floor
+    source.expect({})
+    assert module.zeros(10**6).shape == (10**6,)  # no plan: the usual limits
+    assert source.stopped == []

@@ -202,7 +202,7 @@ def confine(config, sock, alive_r):
     for low, high in zip(keep_fds, keep_fds[1:] + [resource.getrlimit(resource.RLIMIT_NOFILE)[0]]):
         os.closerange(low + 1, high)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    cpu = max(1, int(limits["submission_timeout"]) + 1)
+    cpu = max(1, int(limits["student_budget"]) + 1)
     for which, value in ((resource.RLIMIT_AS, limits["memory"]),
                          (resource.RLIMIT_CPU, cpu),
                          (resource.RLIMIT_FSIZE, limits["max_output"]),

@@ -12,6 +12,14 @@ MAX_WARNINGS = 100
 EXIT_INTERNAL = 70
 
 
+class FrameTooLarge(ValueError):
+    """A frame's header announces more bytes than the reader takes; none of them was read."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"a message of {size} bytes, over the limit of {limit}")
+        self.size = size
+
+
 def send_frame(sock, payload):
     send_frames(sock, [payload])
 
@@ -53,14 +61,16 @@ class FrameReader:
         self.buffer = bytearray(65536)
         self.start = self.end = 0
 
-    def next(self) -> bytearray:
+    def next(self, limit=None) -> bytearray:
         """The next frame's payload, a fresh bytearray; EOFError at the end of the stream,
-        ValueError for a frame over the limit."""
+        FrameTooLarge for a frame over the limit (or over `limit`, when lower), refused on
+        its header alone: its bytes are neither read nor given memory."""
         while self.end - self.start < HEADER.size:
             self._fill()
         (n,) = HEADER.unpack_from(self.buffer, self.start)
-        if n > self.limit:
-            raise ValueError(f"a message of {n} bytes, over the limit of {self.limit}")
+        limit = self.limit if limit is None else min(limit, self.limit)
+        if n > limit:
+            raise FrameTooLarge(n, limit)
         self.start += HEADER.size
         data = bytearray(n)
         got = min(n, self.end - self.start)

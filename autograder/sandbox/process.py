@@ -2,7 +2,7 @@
 and has it fork sandboxes; a `Sandbox` is one of them, from spawn to reaping.
 
 Takes encoded requests and deadlines; gives decoded replies, not yet checked, or raises
-Timeout, Closed, Malformed or SandboxSetupError. What a reply means is remote.py's concern.
+Timeout, Closed, Malformed, TooLarge or SandboxSetupError. What a reply means is remote.py's concern.
 """
 import multiprocessing
 import os
@@ -21,9 +21,11 @@ from pathlib import Path
 from autograder import kit
 
 from autograder.sandbox import wire
-from autograder.sandbox.frames import EXIT_INTERNAL, HEADER, FrameReader, recv_exact, send_frame
+from autograder.sandbox.budget import schedstat
+from autograder.sandbox.frames import (EXIT_INTERNAL, HEADER, FrameReader, FrameTooLarge,
+                                       recv_exact, send_frame)
 from autograder.sandbox.limits import MiB, Limits, SandboxSetupError
-from autograder.sandbox.replies import Malformed
+from autograder.sandbox.replies import Malformed, TooLarge
 
 IMPORT = wire.encode({"import": True})
 
@@ -228,7 +230,7 @@ class Sandbox:
     def __init__(self, zygote, name, filename, source, limits, scratch: Path):
         self.zygote, self.name, self.filename, self.source = zygote, name, filename, source
         self.limits, self.scratch = limits, scratch
-        self.sock = self.pidfd = self.pid = None
+        self.sock = self.pidfd = self.pid = self._student = None
         self.serial = -1
         self.alive = False
         self._frames = FrameReader(self._recv_into, limits.max_output + 4096)
@@ -293,19 +295,36 @@ class Sandbox:
         except OSError:
             raise Closed from None
 
-    def receive(self, deadline):
-        """The next message, decoded; Timeout, Closed or Malformed otherwise."""
+    def receive(self, deadline, most=None):
+        """The next message, decoded; Timeout, Closed or Malformed otherwise. `most`, when
+        given, is the (bytes, items) it may have: over it, TooLarge, found on the frame's
+        header or by the decoder stopping at the items, never after decoding it all. Over
+        the limits every message has, it is Malformed: the sandbox sends nothing larger."""
         self._deadline = deadline
+        limit, items = most or (None, wire.MAX_ITEMS)
         try:
-            data = self._frames.next()
+            data = self._frames.next(limit)
+        except FrameTooLarge as error:
+            if error.size <= self._frames.limit:
+                raise TooLarge(error.size, "bytes") from None
+            raise Malformed(str(error)) from None
         except ValueError as error:
             raise Malformed(str(error)) from None
         except EOFError:
             raise Closed from None
         try:
-            return wire.decode(data, max_size=self._frames.limit)
+            return wire.decode(data, max_size=self._frames.limit,
+                               max_items=min(items, wire.MAX_ITEMS))
+        except wire.TooManyItems as error:
+            if items < wire.MAX_ITEMS:
+                raise TooLarge(items, "items") from None
+            raise Malformed(str(error)) from None
         except wire.WireError as error:
             raise Malformed(str(error)) from None
+
+    def ready(self) -> bool:
+        """Whether the next message is here already: receive() will not wait for it."""
+        return self._frames.ready()
 
     def _recv_into(self, view):
         self._timeout(self._deadline)
@@ -315,6 +334,16 @@ class Sandbox:
             raise Timeout from None
         except OSError:
             raise Closed from None
+
+    def schedstat(self) -> tuple[float, float]:
+        """Seconds the student process has run, and has waited for a processor (budget.py)."""
+        if self._student is None:  # the supervisor's one child, once it has forked it
+            try:
+                with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                    self._student = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                return 0.0, 0.0
+        return schedstat(f"/proc/{self._student}/schedstat")
 
     def exit_status(self, grace=2.0):
         """After the socket closed: wait a little for the supervisor to end, then reap."""

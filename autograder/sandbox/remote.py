@@ -13,7 +13,10 @@ array arguments are written back into the caller's arrays, builtin exceptions ar
 re-raised as themselves with the student's line, anything else becomes `StudentError`.
 
 Calls a test is planned to make (plan.py) are sent ahead in batches, answered in one go,
-and each real call is checked against the plan before its answer is used.
+and each real call is checked against the plan before its answer is used. A reply far
+larger than the solution's to the same call is refused before it is decoded, and stops its
+module. Every round trip counts in the student's time budget (budget.py), shared by their
+modules: once it is spent, no call is made.
 
 The sandbox side is zygote.py and server.py; process.py starts and ends the sandboxes.
 Nothing the sandbox sends is trusted: replies are size-limited, decoded by `wire.decode`
@@ -36,8 +39,8 @@ from autograder.sandbox import wire
 from autograder.sandbox.frames import HANDLE_BITS
 from autograder.sandbox.limits import MissingFunction, StudentCrash, StudentError, StudentTimeout
 from autograder.sandbox.process import Closed, Sandbox, Timeout, describe_status
-from autograder.sandbox.replies import (Malformed, call_request, check_reply, rebuild,
-                                        track_handles, walk)
+from autograder.sandbox.replies import (Malformed, TooLarge, allowance, call_request,
+                                        check_reply, rebuild, track_handles, walk)
 
 # Planned calls (plan.py) are sent ahead in batches of at most this many, and this many
 # bytes, so that the sandbox answers a batch in one go. The bytes stay below Linux's default
@@ -56,10 +59,11 @@ class RemoteModule:
         self._short = Path(filename).name
         self._source = source
         self._limits = owner.limits
+        self._budget = owner.budget  # the student's, shared by their modules
         self._sandbox = None
         self._old_serials = set()
-        self._spent = 0.0
         self._timed_out = set()  # functions that did not return within the call timeout
+        self._refused = None  # why this module was stopped for good, once it was
         self._functions = {}
         self._proxies = {}
         self._constants = {}
@@ -106,15 +110,20 @@ class RemoteModule:
     def _start(self):
         """Import the module in the sandbox spawned for it (or in a new one once that one
         ended); the one-line problem when the module cannot be used, or None."""
+        timeout = min(self._limits.start_timeout, self._budget.left())
+        if timeout <= 0:
+            self._close()  # the sandbox spawned ahead for it, if any
+            return self._budget.spent(self._owner.stopped)
         if self._sandbox is None or not self._sandbox.alive:
             self._spawn()
         sandbox = self._sandbox
-        timeout = min(self._limits.start_timeout, self._budget_left())
-        started = time.monotonic()
         try:
-            reply = sandbox.start(started + timeout)
+            with self._budget.waiting():
+                reply = sandbox.start(time.monotonic() + timeout)
         except Timeout:
             sandbox.kill()
+            if timeout < self._limits.start_timeout:
+                return self._budget.spent(self._owner.stopped)
             return f"{self._short} did not finish importing within {timeout:g} s"
         except Closed:
             return (f"{self._short} ended the sandbox while being imported "
@@ -122,8 +131,6 @@ class RemoteModule:
         except Malformed as error:
             sandbox.kill()
             return f"{self._short}: the sandbox sent a malformed message while importing ({error})"
-        finally:
-            self._spent += time.monotonic() - started
         if isinstance(reply, dict) and isinstance(reply.get("problem"), str):
             sandbox.exit_status()
             return reply["problem"][:2000]
@@ -147,14 +154,17 @@ class RemoteModule:
             if self._sandbox is not None:
                 self._sandbox.kill()
 
-    def _budget_left(self):
-        return self._limits.submission_timeout - self._spent
+    def _budget_error(self, label, what) -> StudentTimeout:
+        self._budget.spent(self._owner.stopped)
+        return StudentTimeout(f"{label} {what}: the time budget of {self._budget.seconds:g} s "
+                              "per student is used up")
 
     # -- calls sent ahead
 
     def _expect(self, plan: list):
-        """The requests the test about to run is planned to make to this module (encoded
-        `call_request`s, None for a call that cannot be known ahead); [] once it ended."""
+        """The calls the test about to run is planned to make to this module (plan.Planned:
+        the encoded request, or None when it cannot be known ahead, and the solution's
+        reply's size); [] once it ended."""
         with self._lock:
             self._abandon_plan()
             if self._ahead:
@@ -163,20 +173,18 @@ class RemoteModule:
     def _abandon_plan(self):
         """Forget the plan; first take the answers to what was sent ahead and not asked for.
         Those calls were not the test's: what they do is held against no test and named in
-        no feedback. Their time counts in the module's budget."""
-        started = time.monotonic()
+        no feedback. Their time counts in the student's budget."""
         try:
             while self._next < self._sent and self._sandbox.alive:
                 track_handles(self._receive_planned().get("value"), self._track)
-        except (Timeout, Closed, Malformed):
+        except (Timeout, Closed, Malformed, TooLarge):
             self._stop_sending_ahead()
-        finally:
-            self._spent += time.monotonic() - started
         self._forget_plan()
 
     def _forget_plan(self):
-        # The current test's planned requests; _next is the one the next call should make,
-        # requests before _sent have been sent ahead, to be answered by _batch_deadline.
+        # The current test's planned calls (plan.Planned); _next is the one the next call
+        # should make, those before _sent have been sent ahead, to be answered by
+        # _batch_deadline.
         self._plan, self._next, self._sent = [], 0, 0
 
     def _stop_sending_ahead(self):
@@ -188,18 +196,19 @@ class RemoteModule:
         self._ahead = False
         self._forget_plan()
 
-    def _planned(self, data) -> bool:
-        """Whether `data` is the request the plan expects next; if not, the plan is left."""
+    def _planned(self, data) -> tuple[bool, tuple | None]:
+        """Whether `data` is the request the plan expects next (if not, the plan is left),
+        and the solution's reply to the call about to be made, when the plan knows it."""
         if self._next >= len(self._plan):  # no plan, or its end: nothing is sent ahead
-            return False
+            return False, None
         expected = self._plan[self._next]
-        if expected is None:  # a call no plan can know: made as usual, the plan goes on after it
+        if expected.request is None:  # no plan can know it: made alone, the plan goes on after it
             self._next = self._sent = self._next + 1
-            return False
-        if expected != data:
+            return False, expected.reply
+        if expected.request != data:
             self._abandon_plan()
-            return False
-        return True
+            return False, None
+        return True, expected.reply
 
     def _receive_planned(self):
         """The answer to the next planned request, sending it (and those planned after it,
@@ -207,36 +216,45 @@ class RemoteModule:
         time limit of one call: correct calls take milliseconds."""
         if self._sent == self._next:
             batch, size = [], 0
-            for request in itertools.islice(self._plan, self._sent, self._sent + AHEAD_CALLS):
+            for request, _ in itertools.islice(self._plan, self._sent, self._sent + AHEAD_CALLS):
                 if request is None or (batch and size + len(request) > AHEAD_BYTES):
                     break
                 batch.append(request)
                 size += len(request)
-            self._batch_timeout = min(self._limits.call_timeout, max(self._budget_left(), 0))
+            self._batch_timeout = min(self._limits.call_timeout, max(self._budget.left(), 0))
             self._batch_deadline = time.monotonic() + self._batch_timeout
             self._sandbox.send(batch, self._batch_deadline)
             self._sent += len(batch)
+        request, expected = self._plan[self._next]
         self._next += 1
-        return check_reply(self._sandbox.receive(self._batch_deadline))
+        most = allowance(expected, len(request)) if expected else None
+        if self._sandbox.ready():  # answered with an earlier one: nothing to wait for
+            return check_reply(self._sandbox.receive(self._batch_deadline, most))
+        with self._budget.waiting():
+            return check_reply(self._sandbox.receive(self._batch_deadline, most))
 
     # -- calls
 
     def _call(self, function, args, kwargs):
         label = f"{self._name}.{function}"
         with self._lock:
+            if self._refused is not None:
+                raise StudentError(f"{label} was not run: {self._refused}")
             if function in self._timed_out:
                 # A function that looped once is not given the call timeout again for every
-                # test: one endless loop would otherwise cost the whole module budget.
+                # test: one endless loop would otherwise cost the student's whole budget.
                 raise StudentTimeout(f"{label} was not run: an earlier call did not return "
                                      f"within {self._limits.call_timeout:g} s")
-            self._ensure_started(function)
+            self._ensure_started(label)
             data = self._encode(label, call_request(function, args, kwargs))
             reply = None
-            if self._planned(data):
+            ahead, expected = self._planned(data)
+            if ahead:
                 first = self._sent == self._next
-                started = time.monotonic()
                 try:
                     reply = self._receive_planned()
+                except TooLarge as refused:
+                    raise self._refuse(label, refused, expected) from None
                 except (Timeout, Closed, Malformed) as failure:
                     if first:
                         # The sandbox answers the first call of a batch at once (server.py):
@@ -251,31 +269,43 @@ class RemoteModule:
                 except BaseException:
                     self._sandbox.kill()
                     raise
-                finally:
-                    self._spent += time.monotonic() - started
             if reply is None:
-                reply = self._call_alone(label, function, args, kwargs, data)
+                reply = self._call_alone(label, function, args, kwargs, data, expected)
         return self._deliver(label, reply, args, kwargs)
 
-    def _call_alone(self, label, function, args, kwargs, data):
-        """Send one request and wait for its answer, within the call's time limit."""
-        self._ensure_started(function)  # a call sent ahead may have ended the sandbox
+    def _call_alone(self, label, function, args, kwargs, data, expected):
+        """Send one request and wait for its answer, within the call's time limit and, when
+        the solution's reply is `expected`, its allowance."""
+        self._ensure_started(label)  # a call sent ahead may have ended the sandbox
         if self._release:  # handles go with calls made alone: a plan knows none
             release = [self._release.popleft() for _ in range(len(self._release))]
             data = self._encode(label, call_request(function, args, kwargs, release))
         sandbox = self._sandbox
-        timeout = min(self._limits.call_timeout, self._budget_left())
-        started = time.monotonic()
+        timeout = min(self._limits.call_timeout, self._budget.left())
+        most = allowance(expected, len(data)) if expected else None
         try:
-            sandbox.send([data], started + timeout)
-            return check_reply(sandbox.receive(started + timeout))
+            with self._budget.waiting():
+                deadline = time.monotonic() + timeout
+                sandbox.send([data], deadline)
+                return check_reply(sandbox.receive(deadline, most))
+        except TooLarge as refused:
+            raise self._refuse(label, refused, expected) from None
         except (Timeout, Closed, Malformed) as failure:
             raise self._failed(label, function, sandbox, failure, timeout) from None
         except BaseException:  # e.g. KeyboardInterrupt: a late reply would be misread
             sandbox.kill()
             raise
-        finally:
-            self._spent += time.monotonic() - started
+
+    def _refuse(self, label, refused: TooLarge, expected) -> StudentError:
+        """A reply over its allowance: the module is stopped for good, its sandbox killed
+        unread. Such a reply is no answer a test can use, and the next would cost the
+        grader as much: its remaining tests fail at once."""
+        self._sandbox.kill()
+        self._forget_plan()
+        self._refused = (f"{self._name} was stopped after a reply far larger than a correct "
+                         "answer")
+        return self._stopped(StudentError(f"{refused.describe(label, expected)}; "
+                                          f"{self._refused}"))
 
     def _failed(self, label, function, sandbox, failure, timeout) -> StudentError:
         """What a call that had `timeout` seconds alone and got no answer is blamed for; its
@@ -288,21 +318,19 @@ class RemoteModule:
             return self._stopped(StudentError(f"{label}: the sandbox sent a malformed reply "
                                               f"({failure})"))
         if timeout < self._limits.call_timeout:
-            return self._stopped(StudentTimeout(
-                f"{label} was stopped: {self._name} used up its time budget of "
-                f"{self._limits.submission_timeout:g} s"))
+            return self._budget_error(label, "was stopped")
         self._timed_out.add(function)
         return self._stopped(StudentTimeout(f"{label} did not return within {timeout:g} s"))
 
-    def _ensure_started(self, function):
-        """A sandbox for the call to `function`, started again after a timeout or a crash."""
-        if self._budget_left() <= 0:
-            raise StudentTimeout(f"{self._name} used up its time budget of "
-                                 f"{self._limits.submission_timeout:g} s; {function} was not run")
+    def _ensure_started(self, label):
+        """A sandbox for the call `label`, started again after a timeout or a crash, while
+        the student's budget lasts."""
+        if self._budget.left() <= 0:
+            raise self._budget_error(label, "was not run")
         if not self._sandbox.alive:
             problem = self._start()
             if problem is not None:
-                raise StudentError(f"{self._name}.{function} could not be run again: {problem}")
+                raise StudentError(f"{label} could not be run again: {problem}")
 
     def _encode(self, label, request):
         try:

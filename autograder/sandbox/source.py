@@ -3,12 +3,14 @@ sandbox spawned as soon as the source is made.
 
 Takes the modules of one submission (name -> filename and source text, or a one-line
 problem); gives modules, `UnusableModule`s that say why a module cannot be used, and the
-list of what had to be stopped.
+list of what had to be stopped. It holds the student's time budget, which their modules
+share.
 """
 import shutil
 import tempfile
 from pathlib import Path
 
+from autograder.sandbox.budget import Budget
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Zygote
 from autograder.sandbox.remote import RemoteModule
@@ -28,6 +30,8 @@ class SandboxSource:
         self.zygote = zygote
         self.modules = dict(modules)
         self.limits = limits
+        # The student's time from now on, all their modules together (budget.py).
+        self.budget = Budget(limits.student_budget, self._schedstats, limits.call_timeout)
         self._own_scratch = scratch_root is None
         self.scratch_root = Path(scratch_root or tempfile.mkdtemp(prefix="gradkit-scratch-"))
         self.scratch_dirs = []
@@ -46,6 +50,12 @@ class SandboxSource:
         except BaseException:
             self.close()
             raise
+
+    def _schedstats(self) -> tuple[float, float]:
+        """The run time and run_delay of the student's live sandboxes, summed."""
+        stats = [m._sandbox.schedstat() for m in [*self._loaded.values(), *self._spawned.values()]
+                 if isinstance(m, RemoteModule) and m._sandbox is not None and m._sandbox.alive]
+        return sum(ran for ran, _ in stats), sum(delayed for _, delayed in stats)
 
     def expect(self, plan: dict):
         """The calls the test about to run is planned to make (plan.py): module name ->
@@ -66,7 +76,8 @@ class SandboxSource:
             module = self._spawned.pop(name, None) or RemoteModule(self, name, *entry)
             problem = module._start()
             if problem is not None:
-                self.stopped.append(problem)
+                if problem not in self.stopped:  # the budget's one line may be there already
+                    self.stopped.append(problem)
                 module = UnusableModule(problem)
         self._loaded[name] = module
         return module
@@ -80,6 +91,7 @@ class SandboxSource:
             module._close()
         self._loaded.clear()
         self._spawned.clear()
+        self.budget.close()
         for path in self.scratch_dirs:
             shutil.rmtree(path, ignore_errors=True)
         self.scratch_dirs.clear()

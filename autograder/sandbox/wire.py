@@ -19,8 +19,8 @@ from math import prod
 
 import numpy as np
 
-__all__ = ["Handle", "WireError", "encode", "encode_buffer", "decode", "MAX_SIZE", "MAX_DEPTH",
-           "MAX_ITEMS"]
+__all__ = ["Handle", "WireError", "TooManyItems", "encode", "encode_buffer", "decode",
+           "MAX_SIZE", "MAX_DEPTH", "MAX_ITEMS"]
 
 MAGIC = b"GW1"
 MAX_SIZE = 256 * 1024 * 1024
@@ -57,6 +57,10 @@ DTYPES = _allowed_dtypes()
 
 class WireError(ValueError):
     """A message is malformed, too large, or holds something that is not plain data."""
+
+
+class TooManyItems(WireError):
+    """A message holds more list, tuple and dict entries than `decode` was allowed."""
 
 
 class Handle:
@@ -324,7 +328,7 @@ class _Reader:
             raise WireError(f"item count {n} exceeds the message size")
         self.items_left -= n
         if self.items_left < 0:
-            raise WireError(f"more than {self.max_items} items in lists, tuples and dicts")
+            raise TooManyItems(f"more than {self.max_items} items in lists, tuples and dicts")
         return n
 
     def value(self, depth):

@@ -1,0 +1,98 @@
+"""What one student can cost the batch (sandbox/budget.py, replies.allowance): students
+built to waste time, graded by the real `autograde`, each cost at most a few honest
+students, measured in the same run; a reply far larger than a correct one is refused at
+once; and every correct variant in tests/students still scores full marks."""
+import re
+import subprocess
+import sys
+
+import pytest
+
+from autograder import kit
+from autograder.batch import state
+
+from conftest import STUDENTS
+
+ASSIGNMENT = "01_activations"
+FUNCTIONS = re.findall(r"^def ([a-z]\w*)\(",
+                       (kit.SOLUTIONS / ASSIGNMENT / "activations.py").read_text(), re.M)
+
+
+def wasting(body: str, top: str = "") -> str:
+    """An activations.py whose every function runs `body`."""
+    return "import os\nimport time\n\nimport numpy as np\n" + top + "".join(
+        f"\n\ndef {name}(x, *args, **kwargs):\n{body}\n" for name in FUNCTIONS)
+
+
+# Each wastes time just within a limit of the sandbox: a call's 2 s, an import's 10 s, a
+# reply's 64 MiB; or returns what costs the grader, not the sandbox, to take in.
+HOSTILE = {
+    "sleeps": {"sleeps": wasting("    time.sleep(1.95)\n    return np.zeros_like(x)")},
+    "sleeps_importing": {"sleeps_importing": wasting("    os._exit(3)", top="\ntime.sleep(9.5)\n")},
+    "loops": {"loops": wasting("    while True:\n        pass")},
+    "replies_too_much": {
+        "replies_64_mb": wasting("    return np.zeros((64 * 2**20 - 4096) // 8)"),
+        "replies_200000_objects": wasting("    return [object() for _ in range(200_000)]")},
+}
+
+
+def graded(tmp_path, students: dict[str, dict[str, str]], *args) -> tuple[float, object]:
+    """Grade `students` (student -> file name -> source) with `autograde -j 1`: the wall time
+    of grading them, the tests' preparation left out, and the output folder."""
+    submissions, out = tmp_path / "class", tmp_path / "out"
+    for student, files in students.items():
+        (submissions / student).mkdir(parents=True)
+        for name, source in files.items():
+            (submissions / student / name).write_text(source)
+    run = subprocess.run([sys.executable, "-c", "from autograder.cli import main; main()",
+                          str(submissions), "--out", str(out), "-j", "1", *args],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    total, preparing = map(float, re.search(r"graded \d+ student\(s\) in ([\d.]+) s \(([\d.]+) s "
+                                            r"preparing", run.stdout).groups())
+    return total - preparing, out
+
+
+def correct_students() -> dict[str, dict[str, str]]:
+    """Full students made of the correct variants: the k-th has the k-th correct variant of
+    every assignment (the last one of an assignment with fewer), so all are graded."""
+    variants = {a: sorted((STUDENTS / a).glob("correct*")) for a in kit.assignment_names()}
+    return {f"honest{k}": {f"{kit.module_name(a)}.py": (found[min(k, len(found) - 1)] /
+                                                       f"{kit.module_name(a)}.py").read_text()
+                           for a, found in variants.items()}
+            for k in range(max(map(len, variants.values())))}
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory):
+    """The wall time one honest full student costs, graded one after another."""
+    students = correct_students()
+    cost, out = graded(tmp_path_factory.mktemp("honest"), students)
+    return cost / len(students), out, students
+
+
+def test_every_correct_variant_still_scores_full_marks(honest):
+    _, out, students = honest
+    for student in students:
+        verdicts, notes = state.flat(state.load(out / student))[:2]
+        assert verdicts and not notes, (student, notes)
+        lost = [f"{v['nodeid']}: {v['message']}" for v in verdicts if not v["passed"]]
+        assert not lost, (student, lost)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_student_built_to_waste_time_costs_at_most_five_honest_ones(honest, name, tmp_path):
+    cost, out = graded(tmp_path, {student: {"activations.py": source}
+                                  for student, source in HOSTILE[name].items()}, "-a", ASSIGNMENT)
+    assert cost <= 5 * honest[0], f"{name} cost {cost:.1f} s, an honest student {honest[0]:.1f} s"
+    for student in HOSTILE[name]:
+        verdicts, notes = state.flat(state.load(out / student))[:2]
+        assert not any(v["passed"] for v in verdicts)
+        if name == "replies_too_much":  # refused unread: in well under a second
+            assert cost < 1.0, f"refusing took {cost:.1f} s"
+            assert len(notes) == 1 and re.fullmatch(
+                r"activations.sigmoid replied [\d.]+ MB where a correct answer is about 40 "
+                r"bytes; activations was stopped after a reply far larger than a correct answer",
+                notes[0]), notes
+        else:
+            assert notes[-1].startswith("the time budget of 5 s per student is used up ("), notes
