@@ -101,6 +101,13 @@ def verdict_of(item, excinfo) -> dict:
         # once, repeated submissions would hand the held-out examples out one by one.
         cause = pytest.ExceptionInfo.from_exception(excinfo.value.__cause__)
         verdict["withheld"] = {"message": explain(cause), "example": falsifying_example(cause.value)}
+    elif excinfo:
+        # A public example: the student's own run meets it too, and prints it.
+        example = falsifying_example(excinfo.value)
+        if example:
+            verdict["example"] = example
+        if isinstance(excinfo.value, ModuleProblem):
+            verdict["module_problem"] = True  # no function, no module: the hint is beside the point
     return verdict
 
 
@@ -114,7 +121,7 @@ def settle(verdicts: list[dict]) -> list[dict]:
     for v in verdicts:
         gate = v.get("counts_with")
         if gate and v["passed"] and (v["assignment"], gate) in failing:
-            v.update(points=0, passed=False,
+            v.update(points=0, passed=False, held_back=True,
                      message=f"this property holds, but it counts only once {gate}'s value "
                              "tests pass, and one fails")
     return verdicts
