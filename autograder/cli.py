@@ -106,10 +106,10 @@ def grade(submissions, out, assignments, students, jobs, force, no_figures, call
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
     process; the public tests and the instructor's private/ tests judge them, each property
     on the examples the student's own pytest meets and on held-out ones drawn from --secret.
-    OUT receives grades.csv, flags.csv (held-out-only failures, identical modules), and per
-    student results.json (Gradescope's schema) and feedback.html, with figures drawn from
-    their own code (--no-figures skips them); what the private tests and held-out examples
-    reveal waits for `autograde publish OUT`.
+    OUT receives grades.csv, flags.csv (held-out-only failures, identical modules),
+    index.html (the class dashboard) and per student results.json (Gradescope's schema) and
+    feedback.html, with figures drawn from their own code (--no-figures skips them); what
+    the private tests and held-out examples reveal waits for `autograde publish OUT`.
     Students already graded with an unchanged submission are skipped, so an interrupted run
     resumes with the same command. Exit code 0 whenever grading completed.
 

@@ -70,15 +70,6 @@ def test_a_known_bug_is_named_in_the_notes(draw, variant, assignment):
     assert any(note["ok"] is False for note in figure["notes"]), figure["notes"]
 
 
-BROKEN = '''
-import numpy as np
-from backprop_solution import *  # noqa
-
-def mlp_backward(dout, caches):
-    raise ValueError("<script>alert(1)</script> shapes do not align")
-'''
-
-
 def test_what_the_students_code_does_ends_a_curve_not_the_figure(draw, tmp_path):
     """A function that raises, returns None or returns NaN: the figure keeps the reference's
     curves and says what happened; a module that is missing draws no figure at all."""

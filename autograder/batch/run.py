@@ -4,9 +4,9 @@ find submissions -> prepare the tests once (runner.prepare) -> per student, in a
 worker forked from this warm process (pool.py): unpack, find the modules, load them in the
 sandbox, run the tests (and the figures, drawn from the same sandbox), merge the grades into
 the student's state (state.py) and write their pages -> grades.csv rewritten after every
-student, with every student and assignment ever graded into OUT/ -> flags.csv and the
-summary. A student whose grades are up to date is skipped unless --force, so an
-interrupted run resumes with the same command.
+student, with every student and assignment ever graded into OUT/ -> flags.csv, the class
+dashboard (index.html) and the summary. A student whose grades are up to date is skipped
+unless --force, so an interrupted run resumes with the same command.
 """
 import hashlib
 import json
@@ -19,6 +19,7 @@ from autograder import kit
 
 from autograder.batch import pool, runner, secret, state
 
+from autograder.outputs.dashboard import dashboard_html
 from autograder.outputs.files import write_atomic
 from autograder.outputs.flags import flag_lines, flags, flags_csv
 from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
@@ -155,6 +156,11 @@ def write_pages(folder: Path, student: str, held: dict, published: bool):
         write_atomic(folder / name, page(*args, published=published, figures=state.figures(held)))
 
 
+def write_dashboard(out: Path, graded: dict[str, dict]):
+    """OUT/index.html, the class dashboard, from every student graded into OUT/."""
+    write_atomic(out / "index.html", dashboard_html({s: state.flat(held) for s, held in graded.items()}))
+
+
 def publish(out: Path) -> int:
     """Rewrite every student's results.json and pages in `out` with what was hidden until
     now (private tests, held-out examples), and have later runs into `out` do the same;
@@ -243,6 +249,7 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
                     {student: {kit.module_name(a): entry["module"] for a, entry in held["assignments"].items()
                                if entry.get("module")} for student, held in graded.items()})
     write_atomic(out / "flags.csv", flags_csv(flagged))
+    write_dashboard(out, graded)
     end = time.monotonic()
     rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
     columns = sorted({a for held in graded.values() for a in held["assignments"]})

@@ -324,7 +324,7 @@ def histogram(values: list[float], maximum: float, title: str, bins: int = 10,
         if i % max(1, bins // 5) == 0:
             x = left + i * slot
             out.append(f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10" '
-                       f'{FONT} fill="#3f3f46">{escape(fmt(round(maximum * i / bins, 1)))}</text>')
+                       f'{FONT} fill="#3f3f46">{escape(fmt(round(maximum * i / bins)))}</text>')
     out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 4}" text-anchor="middle" '
                f'font-size="11" {FONT} fill="#18181b">points (of {escape(fmt(maximum))})</text>')
     out.append("</svg>")
