@@ -299,14 +299,14 @@ def group_swatch(color: str) -> Markup:
 
 
 def histogram(values: list[float], maximum: float, title: str, bins: int = 10,
-              width: int = 360, height: int = 170) -> Markup:
+              width: int = 300, height: int = 150) -> Markup:
     """How many values fall in each of `bins` equal parts of [0, maximum] (the last part
     closed), as bars with their counts."""
     maximum = maximum or 1.0
     counts = [0] * bins
     for value in values:
         counts[min(int(max(value, 0) / maximum * bins), bins - 1)] += 1
-    left, right, top, bottom = 30, 10, 16, 30
+    left, right, top, bottom = 14, 14, 16, 34
     tallest = max(counts) or 1
     slot = (width - left - right) / bins
     out = [f'<svg viewBox="0 0 {width} {height}" role="img" '

@@ -35,7 +35,7 @@ def dashboard_model(states: dict[str, tuple[list[dict], list[str], dict[str, int
     tables = {student: totals(verdicts, maxima) for student, (verdicts, _, maxima) in states.items()}
     assignments = sorted({a for table in tables.values() for a in table})
     histograms = []
-    for name in [*assignments, None]:
+    for name in [None, *assignments]:
         scores, most = [], 0
         for table in tables.values():
             if name is None:

@@ -55,6 +55,7 @@ def failure_groups(assignment: str, failures: list[dict], held_back: list[dict],
         key = cause_key(v)
         cause = group["causes"].setdefault(key, {
             "key": key, "message": clean(v["message"]) or "failed", "see": None,
+            "missing": bool(v.get("module_problem")),
             "hint": "" if v.get("module_problem") else clean(v.get("hint") or ""), "tests": []})
         cause["tests"].append(test_view(v))
     for v in held_back:
@@ -69,8 +70,21 @@ def failure_groups(assignment: str, failures: list[dict], held_back: list[dict],
             first = seen.setdefault(cause["key"], {"function": group["function"], "id": group["id"]})
             if first["id"] != group["id"]:
                 cause["see"] = first
+            # Tests that fail for want of a function, or as an earlier one did: listed folded.
+            cause["fold"] = (cause["missing"] or cause["see"] is not None) and len(cause["tests"]) > 1
         out.append(group)
     return out
+
+
+def whole_module(failures: list[dict], held_back: list[dict]) -> dict | None:
+    """When every test of an assignment fails for one reason about its module (no module,
+    a module that cannot be imported), that reason and the tests, to be shown once."""
+    if not failures or held_back or not all(v.get("module_problem") for v in failures):
+        return None
+    if len({cause_key(v) for v in failures}) != 1 or len({v["function"] for v in failures}) == 1:
+        return None
+    return {"message": clean(failures[0]["message"]), "tests": [test_view(v) for v in failures],
+            "max_points": number(sum(v["max_points"] for v in failures))}
 
 
 def page_model(student: str, verdicts: list[dict], notes: list[str], max_points: dict[str, int],
@@ -89,16 +103,17 @@ def page_model(student: str, verdicts: list[dict], notes: list[str], max_points:
         entry = {"name": assignment, "id": anchor(assignment), "points": number(points),
                  "max_points": number(top), "share": points / top if top else 1.0,
                  "failed": failed + bool(ungraded),
-                 "groups": failure_groups(assignment, failures, held_back, seen), "passes": passes,
+                 "whole": whole_module(failures, held_back), "passes": passes,
                  "passed_points": number(sum(t["points"] for t in passes)),
                  "hidden": None, "ungraded": None}
+        entry["groups"] = [] if entry["whole"] else failure_groups(assignment, failures, held_back, seen)
         if assignment in hidden:
             count, got, most = hidden[assignment]
             entry["hidden"] = {"text": hidden_text(count), "points": number(got), "max_points": number(most),
                                "passed": got == most}
         if ungraded:
             entry["ungraded"] = {"text": ungraded_message(notes), "max_points": number(ungraded)}
-        entry["to_fix"] = bool(entry["groups"] or entry["ungraded"]
+        entry["to_fix"] = bool(entry["groups"] or entry["whole"] or entry["ungraded"]
                                or (entry["hidden"] and not entry["hidden"]["passed"]))
         assignments.append(entry)
     total = sum(t[0] for t in table.values())
