@@ -281,7 +281,9 @@ def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
 
         def done(submission, held):
             if "error" in held:
-                held = batch.finish(submission, [], [held["error"]])
+                # Graded as far as it can be: not again on resume, figures or not.
+                held = batch.finish(submission, [], [held["error"]],
+                                    figures=[] if batch.options.figures else None)
             graded[submission.student] = held
             batch.write_grades(graded)
             progress.advance(submission.student, error=bool(state.flat(held)[1]))

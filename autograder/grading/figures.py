@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
+from autograder.grading.plugin import explain
 from autograder.submissions.loader import UnusableModule
 
 FIGURES = pytest.StashKey()  # list[dict]: the figures the current run drew
@@ -165,13 +166,12 @@ def _line(text) -> str:
 
 def describe(error: BaseException) -> str:
     """What went wrong in the student's code, as the tests' verdicts say it."""
-    from autograder.grading.plugin import explain
-
     return explain(pytest.ExceptionInfo.from_exception(error))
 
 
 def title_of(item) -> str:
-    doc = (getattr(item, "function", None).__doc__ or item.name).strip()
+    """The figure's title: the first paragraph of its function's docstring."""
+    doc = (item.function.__doc__ or item.name).strip()
     return " ".join(doc.split("\n\n")[0].split())
 
 
@@ -195,9 +195,13 @@ def pytest_runtest_makereport(item, call):
         return
     if call.when == "setup" and not report.failed:
         return
+    # An item runs once per student: what it drew is taken now, never met again.
+    drawn = item.stash.get(DRAWN, None)
+    if drawn is not None:
+        del item.stash[DRAWN]
     if any(isinstance(value, UnusableModule) for value in getattr(item, "funcargs", {}).values()):
         return  # no module to draw from: the page says why once, in its notes
-    drawn = item.stash.get(DRAWN, None) or Figure(item.path.parent.name, item.nodeid, title_of(item))
+    drawn = drawn or Figure(item.path.parent.name, item.nodeid, title_of(item))
     if report.failed:
         drawn.problem(None, describe(call.excinfo.value) if call.excinfo else "the figure failed")
     item.config.stash.setdefault(FIGURES, []).append(drawn.data())
