@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from autograder import kit
+from conftest import STUDENTS
 from test_report import HOSTILE
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -99,8 +100,8 @@ def graded(tmp_path_factory) -> Path:
     for assignment in kit.assignment_names():
         module = f"{kit.module_name(assignment)}.py"
         shutil.copy(kit.SOLUTIONS / assignment / module, two / module)
-    # student002's diagnose calls inf (and a NaN-free huge norm) vanishing: two tests fail.
-    shutil.copy(EXAMPLES / "student002_buggy" / "diagnostics.py", two / "diagnostics.py")
+    # The solutions but an mse_loss without its 0.5: its value test and the worked example fail.
+    shutil.copy(STUDENTS / "02_backprop" / "bug_mse_no_half" / "backprop.py", two / "backprop.py")
     hostile = submissions / HOSTILE_STUDENT
     hostile.mkdir()
     for name, source in HOSTILE_MODULES.items():
