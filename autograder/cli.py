@@ -104,18 +104,22 @@ def limits_of(call_timeout: float, student_budget: float, memory: int) -> Limits
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default=True, help="students graded at once")
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
+@click.option("--no-figures", "no_figures", is_flag=True,
+              help="skip the figures drawn from each student's code on their feedback page "
+                   "(faster; the grades are the same)")
 @limit_options
 @secret_option
-def grade(submissions, out, roster, assignments, students, jobs, force, call_timeout, student_budget,
-          memory, secret_file):
+def grade(submissions, out, roster, assignments, students, jobs, force, no_figures, call_timeout,
+          student_budget, memory, secret_file):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
     process; the public tests and the instructor's private/ tests judge them, each property
     on the examples the student's own pytest meets and on held-out ones drawn from --secret.
-    OUT receives grades.csv, flags.csv (held-out-only failures, identical modules), and per
-    student results.json (Gradescope's schema) and feedback.html; what the private tests
-    and held-out examples reveal waits for `autograde publish OUT`.
+    OUT receives grades.csv, flags.csv (held-out-only failures, identical modules),
+    index.html (the class dashboard) and per student results.json (Gradescope's schema) and
+    feedback.html, with figures drawn from their own code (--no-figures skips them); what
+    the private tests and held-out examples reveal waits for `autograde publish OUT`.
     Students already graded with an unchanged submission are skipped, so an interrupted run
     resumes with the same command. Exit code 0 whenever grading completed.
 
@@ -146,7 +150,7 @@ def grade(submissions, out, roster, assignments, students, jobs, force, call_tim
         click.echo(f"{submissions} is {LABELS[lms]}{unzipped}: one student per {lms.capitalize()} user")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                           limits=limits_of(call_timeout, student_budget, memory),
-                          secret_file=secret_file, roster=roster)
+                          secret_file=secret_file, roster=roster, figures=not no_figures)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
@@ -172,9 +176,10 @@ def grade_one(folder, results, assignments, call_timeout, student_budget, memory
     from autograder.batch import run
     from autograder.integrations.gradescope import grade_submission
 
+    # No figures: Gradescope shows results.json, never the feedback page they are drawn on.
     options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
                           limits=limits_of(call_timeout, student_budget, memory),
-                          secret_file=secret_file, published=True)
+                          secret_file=secret_file, published=True, figures=False)
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)
     except run.BatchError as error:

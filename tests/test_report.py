@@ -138,12 +138,13 @@ def test_the_feedback_page_escapes_everything_a_student_controls():
     page = feedback_html(HOSTILE, hostile, [HOSTILE], {"01_activations": 2})
     parsed = Tags()
     parsed.feed(page)
-    assert set(parsed.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2",
-                                "div", "strong", "ul", "li", "table", "tr", "th", "td", "a",
-                                "code", "br", "span"}
+    assert set(parsed.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3",
+                                "h4", "p", "div", "strong", "ul", "li", "table", "tr", "th", "td",
+                                "a", "code", "br", "span", "i", "details", "summary"}
     assert not any(name.startswith("on") or name == "src" for name in parsed.attributes)
     assert "<script" not in page.lower() and "<img" not in page.lower()
-    # The hostile text is all still there, as text: title, heading, note, 4 table cells.
+    # The hostile text is all still there, as text: title, heading, note, and the failure's
+    # function, property, message and hint.
     assert "".join(parsed.text).count("<script>alert(1)</script>") == 7
     assert "default-src 'none'" in page
 
@@ -155,22 +156,51 @@ def test_the_feedback_page_shows_totals_notes_first_and_each_test():
     assert page.index(notes[0]) < page.index("<table")
     assert "01_activations: 7 / 10 points" in page
     assert "03_initializers: 0 / 5 points" in page and "ungraded tests" in page
-    assert page.count('<tr class="failed">') == 2
-    assert "differentiate the sigmoid, not x" in page
+    # What to fix comes before what passed: the failing test, then the ungraded tests,
+    # then the passes, collapsed.
+    fix, passed = page.split("<h2>What passed</h2>")
+    assert fix.count('<div class="function"') == 2
+    assert "differentiate the sigmoid, not x" in fix and "is never above 0.25" in fix
+    assert "matches torch.tanh" in passed and passed.count("<details") == 3
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+
+
+def rendered(markdown: str) -> Tags:
+    """The tags and text of `markdown` rendered to HTML by a CommonMark renderer."""
+    import mistune
+
+    parsed = Tags()
+    parsed.feed(mistune.html(markdown))
+    return parsed
 
 
 def test_the_markdown_feedback_has_the_same_numbers_and_no_live_markup():
     text = feedback_markdown("alice", VERDICTS, [], MAXIMA)
     assert text.startswith("# Feedback for alice: 13 / 16 points\n")
-    assert "| 01\\_activations | 7 / 10 | 1 |" in text
-    hostile = feedback_markdown("eve", [verdict(passed=False, message=HOSTILE, hint="")],
-                                       [HOSTILE], {})
-    assert "<" not in hostile and "](" not in hostile
-    escaped = (r"&lt;script&gt;alert\(1\)&lt;\/script&gt;\"&gt;&lt;img src\=x onerror\=alert\(2\)&gt; "
-               r"\[link\]\(http\:\/\/evil\.example\) \| x")
-    assert f"- {escaped}\n" in hostile
-    assert f"| {escaped} |\n" in hostile
+    assert "| 01_activations   | 7 / 10      | 1      |" in text
+    hostile = feedback_markdown("eve", [verdict(passed=False, message=HOSTILE, hint=HOSTILE)],
+                                [HOSTILE], {})
+    # Only what Markdown would act on is escaped, with a backslash.
+    escaped = (r'\<script>alert(1)\</script>">\<img src=x onerror=alert(2)> '
+               r"\[link](http\://evil.example) | x")
+    assert f"- {escaped}\n" in hostile and f"\n{escaped}\n" in hostile
+    assert escaped.replace("|", "\\|") not in hostile  # no table holds student text
+    parsed = rendered(hostile)
+    assert set(parsed.tags) <= {"h1", "h2", "h3", "h4", "p", "ul", "li", "table", "thead", "tbody",
+                                "tr", "th", "td", "strong", "code"}
+    assert set(parsed.attributes) <= {"style"}  # a table column's alignment
+    assert "".join(parsed.text).count(HOSTILE) == 3  # the note, the message, the hint
+
+
+def test_the_markdown_feedback_reads_as_plain_text():
+    """Ordinary punctuation stays as it is: no sigmoid\\(x\\) or 0\\.25."""
+    message = "sigmoid_grad(x=[0.0]) returned [0.5]; expected 0.25 (x <= 0.25, a * b, f'(x))"
+    text = feedback_markdown("alice", [verdict(passed=False, message=message,
+                                               hint="sigmoid'(x) = s * (1 - s), at most 0.25")], [], MAXIMA)
+    assert f"\n{message}\n" in text
+    assert "Hint: sigmoid'(x) = s * (1 - s), at most 0.25" in text
+    assert "\\" not in text
+    assert message in "".join(rendered(text).text)
 
 
 # --- grades.csv and the summary ---------------------------------------------------------

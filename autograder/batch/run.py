@@ -2,10 +2,11 @@
 
 find submissions -> prepare the tests once (runner.prepare) -> per student, in a trusted
 worker forked from this warm process (pool.py): unpack, find the modules, load them in the
-sandbox, run the tests, merge the grades into the student's state (state.py) and write their
-pages -> grades.csv rewritten after every student, with every student and assignment ever
-graded into OUT/ -> flags.csv and the summary. A student whose grades are up to date is
-skipped unless --force, so an interrupted run resumes with the same command.
+sandbox, run the tests (and the figures, drawn from the same sandbox), merge the grades into
+the student's state (state.py) and write their pages -> grades.csv rewritten after every
+student, with every student and assignment ever graded into OUT/ -> flags.csv, the class
+dashboard (index.html) and the summary. A student whose grades are up to date is skipped
+unless --force, so an interrupted run resumes with the same command.
 """
 import hashlib
 import json
@@ -18,6 +19,7 @@ from autograder import kit
 
 from autograder.batch import pool, runner, secret, state
 
+from autograder.outputs.dashboard import dashboard_html
 from autograder.outputs.files import write_atomic
 from autograder.outputs.flags import flag_lines, flags, flags_csv
 from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
@@ -48,6 +50,7 @@ class Options:
     secret_file: Path = secret.SECRET  # the held-out examples' secret (batch/secret.py)
     published: bool = False  # write the pages as `publish` does (Gradescope publishes itself)
     roster: Path | None = None  # the LMS's roster: who the students are (submissions/roster.py)
+    figures: bool = True  # run the assignments' figures on each student's code (grading/figures.py)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -79,7 +82,11 @@ class Batch:
         """Whether OUT/ holds a grade of this very submission, under these tests, solutions,
         reference, engine, limits and secret, for every chosen assignment."""
         held = state.load(self.out / submission.student)
-        return not state.stale(held, self.fingerprint(submission), self.keys)
+        if state.stale(held, self.fingerprint(submission), self.keys):
+            return False
+        # Graded without figures (--no-figures), and figures wanted now: run again.
+        return not self.options.figures or all(
+            held["assignments"][a].get("figures") is not None for a in self.keys)
 
     def grade_one(self, submission) -> dict:
         """In a trusted worker: grade one student, write their files, return their state."""
@@ -96,16 +103,19 @@ class Batch:
         scratch = self.work / "scratch" / submission.student
         with SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
             verdicts = runner.grade(self.prepared, source)
+            figures = runner.drawn(self.prepared) if self.options.figures else None
             notes += source.stopped
         if submission.kind != "folder":  # a zip, or files of an LMS's download
             shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
         digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
                    for name, value in modules.items() if not isinstance(value, str)}
-        return self.finish(submission, verdicts, notes, digests)
+        return self.finish(submission, verdicts, notes, digests, figures)
 
-    def finish(self, submission, verdicts: list[dict], notes: list[str], digests=None) -> dict:
+    def finish(self, submission, verdicts: list[dict], notes: list[str], digests=None,
+               figures: list[dict] | None = None) -> dict:
         """Merge this run's grades of the chosen assignments into the student's state, every
-        other assignment kept as it was; write their files; return the state."""
+        other assignment kept as it was; write their files; return the state. `figures`:
+        what the figures drew (None when they did not run)."""
         folder = self.out / submission.student
         held = state.load(folder)
         held.pop("refused", None)
@@ -118,7 +128,8 @@ class Batch:
                 "key": f"{self.fingerprint(submission)}:{self.keys[assignment]}",
                 "verdicts": [v for v in verdicts if v["assignment"] == assignment],
                 "maximum": self.prepared.maxima.get(assignment, 0), "notes": mine,
-                "module": (digests or {}).get(module)}
+                "module": (digests or {}).get(module),
+                "figures": None if figures is None else [f for f in figures if f["assignment"] == assignment]}
         folder.mkdir(parents=True, exist_ok=True)
         write_pages(folder, submission.student, held, self.published())
         state.save(folder, held)
@@ -143,7 +154,12 @@ def write_pages(folder: Path, student: str, held: dict, published: bool):
     args = (student, *state.flat(held))
     write_atomic(folder / "results.json", json.dumps(results_json(*args, published=published), indent=1))
     for name, page in (("feedback.html", feedback_html), ("feedback.md", feedback_markdown)):
-        write_atomic(folder / name, page(*args, published=published))
+        write_atomic(folder / name, page(*args, published=published, figures=state.figures(held)))
+
+
+def write_dashboard(out: Path, graded: dict[str, dict]):
+    """OUT/index.html, the class dashboard, from every student graded into OUT/."""
+    write_atomic(out / "index.html", dashboard_html({s: state.flat(held) for s, held in graded.items()}))
 
 
 def publish(out: Path) -> int:
@@ -239,6 +255,7 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
                     {student: {kit.module_name(a): entry["module"] for a, entry in held["assignments"].items()
                                if entry.get("module")} for student, held in graded.items()})
     write_atomic(out / "flags.csv", flags_csv(flagged))
+    write_dashboard(out, graded)
     end = time.monotonic()
     rate = f", {len(todo) / (end - prepared_at):.2f} students/s" if todo else ""
     columns = sorted({a for held in graded.values() for a in held["assignments"]})
@@ -256,7 +273,7 @@ def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
     echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
-                                        secret=batch.secret)
+                                        secret=batch.secret, figures=batch.options.figures)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
     hidden = default_hidden_paths(submissions_dir, batch.out)
@@ -270,7 +287,9 @@ def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
 
         def done(submission, held):
             if "error" in held:
-                held = batch.finish(submission, [], [held["error"]])
+                # Graded as far as it can be: not again on resume, figures or not.
+                held = batch.finish(submission, [], [held["error"]],
+                                    figures=[] if batch.options.figures else None)
             graded[submission.student] = held
             batch.write_grades(graded)
             progress.advance(submission.student, error=bool(state.flat(held)[1]))

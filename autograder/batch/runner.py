@@ -29,6 +29,7 @@ from autograder.batch import pool
 from autograder.submissions.loader import LocalSource
 from autograder.grading.plugin import SOURCE, VERDICTS
 from autograder.grading.plugin import settle
+from autograder.grading.figures import FIGURES, PREFIX as FIGURE_PREFIX
 from autograder.grading.replay import HeldOut, Recorder, Replayer
 from autograder.sandbox.zygote import keep_freed_memory
 
@@ -38,6 +39,11 @@ PRIVATE = kit.ROOT / "private"
 # class as much as a public one (about 2 sandbox calls), and 4 keep some margin for code
 # fitted to the public examples in subtler ways.
 HELD_OUT_EXAMPLES = 4
+
+
+def figure_files(assignments: list[str]) -> list[Path]:
+    """Each assignment's figures (grading/figures.py): never graded, run after the tests."""
+    return [p for name in assignments for p in sorted((kit.ASSIGNMENTS / name).glob("figures_*.py"))]
 
 
 def test_files(assignments: list[str], private: Path = PRIVATE) -> list[Path]:
@@ -74,9 +80,11 @@ class Suite:
     each time (pytest-rerunfailures relies on it).
     """
 
-    def __init__(self, files: list[Path]):
-        args = [*QUIET, "-p", "autograder.grading.plugin", "-o", "addopts=", "--rootdir", str(kit.ROOT),
-                *map(str, files)]
+    def __init__(self, files: list[Path], figures: list[Path] = ()):
+        # Figure files (figure_* functions) are collected after the tests, with their plugin.
+        drawing = ["-p", "autograder.grading.figures", "-o", f"python_functions=test {FIGURE_PREFIX}"] if figures else []
+        args = [*QUIET, "-p", "autograder.grading.plugin", *drawing, "-o", "addopts=", "--rootdir",
+                str(kit.ROOT), *map(str, [*files, *figures])]
         self.broken: list[str] = []
         self.config = _prepareconfig(args, [self])
         self.session = pytest.Session.from_config(self.config)
@@ -111,7 +119,7 @@ class Suite:
         reached through `source`, with `plugins` registered for this run alone."""
         config = self.config
         items = self.session.items if items is None else items
-        config.stash[SOURCE], config.stash[VERDICTS] = source, []
+        config.stash[SOURCE], config.stash[VERDICTS], config.stash[FIGURES] = source, [], []
         for plugin in plugins:
             config.pluginmanager.register(plugin)
         try:
@@ -200,10 +208,12 @@ def one_thread():
 
 
 def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
-            secret: bytes | None = None) -> Prepared:
+            secret: bytes | None = None, figures: bool = False) -> Prepared:
     """Open the suite of `assignments`, record its examples in `jobs` processes (held-out
     ones too when given the instructor's `secret`), and fill the oracle's memo by running
-    them on the solutions, which must pass."""
+    them on the solutions, which must pass. With `figures`, the assignments' figures run
+    after the tests (grading/figures.py), on the solutions too: the reference's curves are
+    computed here, once, before the workers fork."""
     one_thread()
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
     keep_freed_memory()
@@ -211,7 +221,7 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
     for info in pkgutil.iter_modules(reference.__path__, "reference."):
         if not info.name.startswith("reference._"):  # helpers, whose results (tensors) must stay fresh
             memo.memoize_module(importlib.import_module(info.name))
-    suite = Suite(test_files(assignments, private))
+    suite = Suite(test_files(assignments, private), figure_files(assignments) if figures else [])
     try:
         heldout = HeldOut(secret, HELD_OUT_EXAMPLES) if secret is not None else None
         examples, withheld, plans = record(suite, jobs, heldout)
@@ -268,3 +278,8 @@ def solutions_pass(verdicts: list[dict]):
 def grade(prepared: Prepared, source) -> list[dict]:
     """Every verdict for one student, their modules reached through `source`."""
     return prepared.suite.run(source, Replayer(prepared.examples, prepared.heldout, prepared.plans))
+
+
+def drawn(prepared: Prepared) -> list[dict]:
+    """The figures the last `grade` drew (grading/figures.py), as plain data."""
+    return list(prepared.suite.config.stash.get(FIGURES, []))

@@ -1,9 +1,11 @@
 """What a batch keeps of each student, in OUT/<student>/state.json.
 
 One entry per assignment ever graded into OUT/: its verdicts, its maximum, its notes, the
-digest of the module graded and the key it was graded under. The key is the submission's
+digest of the module graded, the figures drawn from it (None when figures were off) and the
+key it was graded under. The key is the submission's
 fingerprint and everything else that decides a grade: the assignment's tests (public and
-private), its solution, the reference, the engine's own code, the limits and the secret.
+private) and figures, its solution, the reference, the engine's own code, the limits and
+the secret.
 So a run resumes where it stopped, a run restricted with -a or -s changes only its own
 cells, and a change to any of those regrades on the next run.
 """
@@ -39,6 +41,7 @@ def assignment_keys(assignments: list[str], limits, secret: bytes, private: Path
     for assignment in assignments:
         digest = engine.copy()
         _digest_files(digest, [*(kit.ASSIGNMENTS / assignment).glob("test_*.py"),
+                               *(kit.ASSIGNMENTS / assignment).glob("figures_*.py"),
                                *(kit.SOLUTIONS / assignment).rglob("*.py"),
                                *(private / assignment).rglob("*.py")])
         keys[assignment] = digest.hexdigest()
@@ -81,3 +84,9 @@ def flat(state: dict) -> tuple[list[dict], list[str], dict[str, int]]:
     if state.get("refused"):
         notes.insert(0, state["refused"])
     return verdicts, notes, maxima
+
+
+def figures(state: dict) -> list[dict]:
+    """The figures drawn for every assignment the state holds (grading/figures.py)."""
+    return [figure for name in sorted(state["assignments"])
+            for figure in state["assignments"][name].get("figures") or []]

@@ -101,6 +101,13 @@ def verdict_of(item, excinfo) -> dict:
         # once, repeated submissions would hand the held-out examples out one by one.
         cause = pytest.ExceptionInfo.from_exception(excinfo.value.__cause__)
         verdict["withheld"] = {"message": explain(cause), "example": falsifying_example(cause.value)}
+    elif excinfo:
+        # A public example: the student's own run meets it too, and prints it.
+        example = falsifying_example(excinfo.value)
+        if example:
+            verdict["example"] = example
+        if isinstance(excinfo.value, ModuleProblem):
+            verdict["module_problem"] = True  # no function, no module: the hint is beside the point
     return verdict
 
 

@@ -1,125 +1,141 @@
-"""A student's feedback pages: a self-contained HTML page and the same content as Markdown.
+"""A student's feedback pages: a self-contained HTML page and the same content as Markdown,
+both rendered from one model by templates (templates/, Jinja2).
 
-Every string a student can influence is escaped for the format it lands in.
+The page reads top-down: the score, the figures drawn from the student's own code, what to
+fix (failures grouped by function, a cause shared by several tests shown once, the input
+that broke each test), then what passed, collapsed. Every string a student can influence
+is `clean`ed here and escaped by the template for the format it lands in: HTML by Jinja2's
+autoescape, Markdown by `md`, applied to every value the Markdown templates print.
 """
-import html
 import re
 
-from autograder.outputs.text import clean, hidden_text, number, shown, totals, ungraded_message, withheld_text
+from autograder.outputs.figures import shown_figures
+from autograder.outputs.templating import render
+from autograder.outputs.text import (clean, hidden_text, number, shown, totals, ungraded_message,
+                                     withheld_text)
 
-MARKDOWN_SPECIAL = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < >
-
-STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em;
-       color: #1d1d1f; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: .35em .6em; border-bottom: 1px solid #ddd; }
-th { background: #f4f4f6; }
-td.points, th.points { text-align: right; white-space: nowrap; }
-tr.failed td { background: #fff4f3; }
-.outcome { font-weight: 600; white-space: nowrap; }
-tr.passed .outcome { color: #1a7f37; } tr.failed .outcome { color: #c0392b; }
-.notes { background: #fff8e1; border: 1px solid #f0c36d; padding: .6em 1em; border-radius: 4px; }
-.hint { color: #555; }
-code { font-family: ui-monospace, monospace; font-size: .95em; word-break: break-word; }
-"""
+NUMBERS = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def esc(text) -> str:
-    return html.escape(clean(text), quote=True)
+def anchor(*parts: str) -> str:
+    """An id for an element, from kit names: letters, digits, - and _ only."""
+    return "-".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p) for p in parts)
+
+
+def cause_key(verdict: dict) -> str:
+    """Failures with the same key share a cause: the same message but for its numbers
+    (a shape, an index, a value), which change with the example."""
+    return NUMBERS.sub("#", verdict["message"] or "failed")
+
+
+def test_view(v: dict) -> dict:
+    return {"property": clean(v["property"]), "function": clean(v["function"]),
+            "points": number(v["points"]), "max_points": number(v["max_points"]),
+            "message": clean(v["message"]) or "failed", "example": clean(v.get("example", "")),
+            "withheld": withheld_text(v)}
+
+
+def failure_groups(assignment: str, failures: list[dict], held_back: list[dict], seen: dict) -> list[dict]:
+    """The failures of one assignment by function, in the tests' order; within a function,
+    the tests failing the same way under one cause. A cause met under an earlier function
+    (a dense_backward error that breaks mlp_backward's tests too) is named, not repeated:
+    `seen` maps cause keys to the function they were first shown under. Tests that hold
+    but count only once a function's value tests pass (`held_back`) go with that function."""
+    groups: dict[str, dict] = {}
+
+    def group_of(function: str) -> dict:
+        return groups.setdefault(function, {
+            "function": function, "id": anchor(assignment, function), "causes": {},
+            "held_back": [], "tests": 0, "max_points": 0})
+
+    for v in failures:
+        group = group_of(clean(v["function"]))
+        group["tests"] += 1
+        group["max_points"] += v["max_points"]
+        key = cause_key(v)
+        cause = group["causes"].setdefault(key, {
+            "key": key, "message": clean(v["message"]) or "failed", "see": None,
+            "missing": bool(v.get("module_problem")),
+            "hint": "" if v.get("module_problem") else clean(v.get("hint") or ""), "tests": []})
+        cause["tests"].append(test_view(v))
+    for v in held_back:
+        group = group_of(clean(v.get("counts_with") or v["function"]))
+        group["held_back"].append(test_view(v))
+        group["max_points"] += v["max_points"]
+    out = []
+    for group in groups.values():  # in the order the page shows them
+        group["causes"] = list(group["causes"].values())
+        group["max_points"] = number(group["max_points"])
+        for cause in group["causes"]:
+            first = seen.setdefault(cause["key"], {"function": group["function"], "id": group["id"]})
+            if first["id"] != group["id"]:
+                cause["see"] = first
+            # Tests that fail for want of a function, or as an earlier one did: listed folded.
+            cause["fold"] = (cause["missing"] or cause["see"] is not None) and len(cause["tests"]) > 1
+        out.append(group)
+    return out
+
+
+def whole_module(failures: list[dict], held_back: list[dict]) -> dict | None:
+    """When every test of an assignment fails for one reason about its module (no module,
+    a module that cannot be imported), that reason and the tests, to be shown once."""
+    if not failures or held_back or not all(v.get("module_problem") for v in failures):
+        return None
+    if len({cause_key(v) for v in failures}) != 1 or len({v["function"] for v in failures}) == 1:
+        return None
+    return {"message": clean(failures[0]["message"]), "tests": [test_view(v) for v in failures],
+            "max_points": number(sum(v["max_points"] for v in failures))}
+
+
+def page_model(student: str, verdicts: list[dict], notes: list[str], max_points: dict[str, int],
+               published: bool = False, figures: list[dict] | None = None) -> dict:
+    """Everything both pages show, cleaned, in the order they show it. What is hidden until
+    `published`: text.shown."""
+    table = totals(verdicts, max_points)
+    listed, hidden = shown(verdicts, published)
+    seen: dict[str, dict] = {}
+    assignments = []
+    for assignment, (points, top, failed, ungraded) in table.items():
+        mine = [v for v in listed if v["assignment"] == assignment]
+        failures = [v for v in mine if not v["passed"] and not v.get("waits_for")]
+        held_back = [v for v in mine if not v["passed"] and v.get("waits_for")]
+        passes = [test_view(v) for v in mine if v["passed"]]
+        entry = {"name": assignment, "id": anchor(assignment), "points": number(points),
+                 "max_points": number(top), "share": points / top if top else 1.0,
+                 "failed": failed + bool(ungraded),
+                 "whole": whole_module(failures, held_back), "passes": passes,
+                 "passed_points": number(sum(t["points"] for t in passes)),
+                 "hidden": None, "ungraded": None}
+        entry["groups"] = [] if entry["whole"] else failure_groups(assignment, failures, held_back, seen)
+        if assignment in hidden:
+            count, got, most = hidden[assignment]
+            entry["hidden"] = {"text": hidden_text(count), "points": number(got), "max_points": number(most),
+                               "passed": got == most}
+        if ungraded:
+            entry["ungraded"] = {"text": ungraded_message(notes), "max_points": number(ungraded)}
+        entry["to_fix"] = bool(entry["groups"] or entry["whole"] or entry["ungraded"]
+                               or (entry["hidden"] and not entry["hidden"]["passed"]))
+        assignments.append(entry)
+    total = sum(t[0] for t in table.values())
+    most = sum(t[1] for t in table.values())
+    return {"student": clean(student), "total": number(total), "max_total": number(most),
+            "notes": [clean(n) for n in notes], "assignments": assignments,
+            "figures": shown_figures(figures or []),
+            "to_fix": any(a["to_fix"] for a in assignments)}
 
 
 def feedback_html(student: str, verdicts: list[dict], notes: list[str],
-                  max_points: dict[str, int], published: bool = False) -> str:
-    """A self-contained page (inline CSS, no script, nothing fetched) that a student can read.
-    The content security policy forbids scripts and remote loads even if a future edit
-    forgot to escape something. What is hidden until `published`: text.shown."""
-    table = totals(verdicts, max_points)
-    listed, hidden = shown(verdicts, published)
-    total = sum(t[0] for t in table.values())
-    most = sum(t[1] for t in table.values())
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           '<meta http-equiv="Content-Security-Policy" '
-           "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>Feedback for {esc(student)}</title>", f"<style>{STYLE}</style>", "</head>",
-           "<body>", f"<h1>Feedback for {esc(student)}: {number(total)} / {number(most)} points</h1>"]
-    if notes:
-        out.append('<div class="notes"><strong>Notes on this submission</strong><ul>')
-        out += [f"<li>{esc(n)}</li>" for n in notes]
-        out.append("</ul></div>")
-    out.append('<table><tr><th>Assignment</th><th class="points">Points</th><th>Failing tests</th></tr>')
-    for assignment, (points, top, failed, ungraded) in table.items():
-        out.append(f'<tr><td><a href="#{esc(assignment)}">{esc(assignment)}</a></td>'
-                   f'<td class="points">{number(points)} / {number(top)}</td>'
-                   f"<td>{failed + bool(ungraded)}</td></tr>")
-    out.append(f'<tr><th>Total</th><th class="points">{number(total)} / {number(most)}</th><th></th></tr>')
-    out.append("</table>")
-    for assignment, (points, top, _, ungraded) in table.items():
-        out.append(f'<h2 id="{esc(assignment)}">{esc(assignment)}: {number(points)} / {number(top)} points</h2>')
-        out.append('<table><tr><th>Outcome</th><th>Function</th><th>Property</th>'
-                   '<th class="points">Points</th><th>What happened</th></tr>')
-        for v in (v for v in listed if v["assignment"] == assignment):
-            outcome = "passed" if v["passed"] else "failed"
-            detail = "" if v["passed"] else (
-                f"{esc(v['message']) or 'failed'}"
-                + (f"<br>{esc(withheld_text(v))}" if withheld_text(v) else "")
-                + (f'<br><span class="hint">Hint: {esc(v["hint"])}</span>' if v.get("hint") else ""))
-            out.append(f'<tr class="{outcome}"><td class="outcome">{outcome}</td>'
-                       f"<td><code>{esc(v['function'])}</code></td><td>{esc(v['property'])}</td>"
-                       f'<td class="points">{number(v["points"])} / {number(v["max_points"])}</td>'
-                       f"<td>{detail}</td></tr>")
-        if assignment in hidden:
-            count, got, most_hidden = hidden[assignment]
-            outcome = "passed" if got == most_hidden else "failed"
-            out.append(f'<tr class="{outcome}"><td class="outcome">{outcome}</td><td></td>'
-                       f"<td>hidden checks</td><td class=\"points\">{number(got)} / {number(most_hidden)}</td>"
-                       f"<td>{esc(hidden_text(count))}</td></tr>")
-        if ungraded:
-            out.append(f'<tr class="failed"><td class="outcome">failed</td><td></td>'
-                       f"<td>ungraded tests</td><td class=\"points\">0 / {number(ungraded)}</td>"
-                       f"<td>{esc(ungraded_message(notes))}</td></tr>")
-        out.append("</table>")
-    out += ["</body>", "</html>", ""]
-    return "\n".join(out)
-
-
-def md(text) -> str:
-    """Literal text in Markdown: ASCII punctuation backslash-escaped and & < > as entities,
-    so nothing a student wrote becomes a link, an image, a table cell or raw HTML."""
-    text = MARKDOWN_SPECIAL.sub(r"\\\1", clean(text))
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                  max_points: dict[str, int], published: bool = False,
+                  figures: list[dict] | None = None) -> str:
+    """A self-contained page (inline CSS and SVG, no script, nothing fetched) that a student
+    can read. Its content security policy forbids scripts and remote loads even if a future
+    edit forgot to escape something."""
+    return render("feedback.html", page_model(student, verdicts, notes, max_points, published, figures))
 
 
 def feedback_markdown(student: str, verdicts: list[dict], notes: list[str],
-                      max_points: dict[str, int], published: bool = False) -> str:
-    """The feedback page's content as Markdown."""
-    table = totals(verdicts, max_points)
-    listed, hidden = shown(verdicts, published)
-    total = sum(t[0] for t in table.values())
-    most = sum(t[1] for t in table.values())
-    out = [f"# Feedback for {md(student)}: {number(total)} / {number(most)} points", ""]
-    if notes:
-        out += ["**Notes on this submission**", ""] + [f"- {md(n)}" for n in notes] + [""]
-    out += ["| Assignment | Points | Failing tests |", "|---|---:|---:|"]
-    for assignment, (points, top, failed, ungraded) in table.items():
-        out.append(f"| {md(assignment)} | {number(points)} / {number(top)} | {failed + bool(ungraded)} |")
-    out.append(f"| **Total** | {number(total)} / {number(most)} | |")
-    for assignment, (points, top, _, ungraded) in table.items():
-        out += ["", f"## {md(assignment)}: {number(points)} / {number(top)} points", "",
-                "| Outcome | Function | Property | Points | What happened |", "|---|---|---|---:|---|"]
-        for v in (v for v in listed if v["assignment"] == assignment):
-            detail = "" if v["passed"] else md(v["message"] or "failed") + (
-                f"<br>{md(withheld_text(v))}" if withheld_text(v) else "") + (
-                f"<br>*Hint:* {md(v['hint'])}" if v.get("hint") else "")
-            out.append(f"| {'passed' if v['passed'] else '**failed**'} | {md(v['function'])} | "
-                       f"{md(v['property'])} | {number(v['points'])} / {number(v['max_points'])} | {detail} |")
-        if assignment in hidden:
-            count, got, most_hidden = hidden[assignment]
-            out.append(f"| {'passed' if got == most_hidden else '**failed**'} | | hidden checks | "
-                       f"{number(got)} / {number(most_hidden)} | {md(hidden_text(count))} |")
-        if ungraded:
-            out.append(f"| **failed** | | ungraded tests | 0 / {number(ungraded)} | "
-                       f"{md(ungraded_message(notes))} |")
-    return "\n".join(out) + "\n"
+                      max_points: dict[str, int], published: bool = False,
+                      figures: list[dict] | None = None) -> str:
+    """The feedback page's content as Markdown that reads as plain text too: the figures
+    in words."""
+    return render("feedback.md", page_model(student, verdicts, notes, max_points, published, figures))

@@ -37,7 +37,7 @@ CHUNK = 2**16
 NBGRADER_MARKERS = ("nbgrader_config.py", "gradebook.db")
 
 # Names the grader writes directly inside the output folder, beside the students' folders.
-RESERVED_IDS = {"grades.csv", "flags.csv", "published", "lms.csv"}
+RESERVED_IDS = {"grades.csv", "flags.csv", "published", "lms.csv", "index.html"}
 
 # Not allowed in an output folder name: path separators, characters Windows refuses, and
 # control, format (bidi overrides), surrogate (undecodable bytes), private-use and
