@@ -88,8 +88,8 @@ def test_a_student_built_to_waste_time_costs_at_most_five_honest_ones(honest, na
     for student in HOSTILE[name]:
         verdicts, notes = state.flat(state.load(out / student))[:2]
         assert not any(v["passed"] for v in verdicts)
-        if name == "replies_too_much":  # refused unread: in well under a second
-            assert cost < 1.0, f"refusing took {cost:.1f} s"
+        if name == "replies_too_much":  # refused unread: a whole student in well under a second
+            assert cost / len(HOSTILE[name]) < 1.0, f"{len(HOSTILE[name])} students took {cost:.1f} s"
             assert len(notes) == 1 and re.fullmatch(
                 r"activations.sigmoid replied [\d.]+ MB where a correct answer is about 40 "
                 r"bytes; activations was stopped after a reply far larger than a correct answer",

@@ -22,10 +22,11 @@ class Limits:
     start_timeout: float = 10.0         # seconds to start a sandbox and import the module
     # All of a student's modules together: their code's time in the sandbox and the
     # grader's processor time on their answers (budget.py). An honest student doing all
-    # seven assignments in the slowest correct styles of tests/students used 0.7 to 1.3 s
+    # seven assignments in the slowest correct styles of tests/students used 0.7 to 1.4 s
     # (median of 10 gradings), 1.9 s at most with this 2-core machine's load at 7
-    # (bench/student_cost.py). 5 s leaves that room to spare, and the 2 s of one endless
-    # loop; a student built to waste time then costs what 4 honest ones do, not 70.
+    # (bench/student_cost.py). 5 s is 2.6 times the most, with room for the 2 s of one
+    # endless loop besides; a student built to waste time then costs what 4 honest ones
+    # do, not 70.
     student_budget: float = 5.0         # seconds per student
     memory: int = 2 * GiB               # of a sandbox's processes together (cgroup), and of each
     max_processes: int = 32             # processes (and threads) of one sandbox
