@@ -54,6 +54,11 @@ def zygote(request, folders):
         yield zygote
 
 
+# The tests of what namespaces confine run against the best isolation only: run without
+# namespaces too, they could only skip.
+WITH_NAMESPACES = pytest.mark.parametrize("zygote", ["auto"], indirect=True)
+
+
 @pytest.fixture
 def isolated(zygote):
     if zygote.isolation != "namespaces":
@@ -728,6 +733,7 @@ def test_a_student_process_that_clears_its_parent_death_signal_still_ends_with_i
 
 # --------------------------------------------------------------------------- isolation
 
+@WITH_NAMESPACES
 def test_a_sandbox_sees_the_system_the_standard_library_and_numpy_and_nothing_else(
         isolated, load, folders):
     submissions, output = folders
@@ -769,6 +775,7 @@ def test_the_grader_environment_does_not_reach_a_sandbox(monkeypatch, tmp_path):
     assert "s3cret" not in str(environment) and "GRADKIT_SECRET_TOKEN" not in environment
 
 
+@WITH_NAMESPACES
 def test_writes_outside_the_scratch_folder_change_nothing(isolated, load, folders):
     submissions, output = folders
     before = sorted(p.name for p in output.iterdir())
@@ -799,6 +806,7 @@ def test_writes_outside_the_scratch_folder_change_nothing(isolated, load, folder
     assert module.scratch()[0] == "fine"
 
 
+@WITH_NAMESPACES
 def test_there_is_no_network(isolated, load):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -821,6 +829,7 @@ def test_there_is_no_network(isolated, load):
         server.close()
 
 
+@WITH_NAMESPACES
 def test_the_student_cannot_undo_its_confinement(isolated, load):
     module = load("""
         import ctypes, os
