@@ -96,3 +96,32 @@ def test_a_student_built_to_waste_time_costs_at_most_five_honest_ones(honest, na
                 notes[0]), notes
         else:
             assert notes[-1].startswith("the time budget of 5 s per student is used up ("), notes
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], capture_output=True, check=True, timeout=900)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_memory(tmp_path, source: str) -> int:
+    """The most memory (KiB, resident) any process of `autograde -a 01_activations` held
+    (the grader, its workers, the sandboxes), grading one student with this activations.py."""
+    (tmp_path / "class" / "student").mkdir(parents=True)
+    (tmp_path / "class" / "student" / "activations.py").write_text(source)
+    run = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-c",
+                          "from autograder.cli import main; main()", str(tmp_path / "class"),
+                          "--out", str(tmp_path / "out"), "-a", ASSIGNMENT, "-j", "1"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return int(run.stdout.split()[-1])
+
+
+def test_the_largest_reply_allowed_costs_the_grader_no_more_memory_than_an_honest_student(tmp_path):
+    """A student replying 64 MB to every call held a grader worker at 2-2.7 GB while it
+    decoded; refused on its header now, it leaves every process of the run within 32 MiB of
+    what an honest student's run peaks at (262 and 263 MiB here), less than one such reply."""
+    honest = peak_memory(tmp_path / "honest", (kit.SOLUTIONS / ASSIGNMENT / "activations.py").read_text())
+    hostile = peak_memory(tmp_path / "hostile", HOSTILE["replies_too_much"]["replies_64_mb"])
+    assert hostile <= honest + 32 * 1024, f"peak {hostile // 1024} MiB, honest {honest // 1024} MiB"
