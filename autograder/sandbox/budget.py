@@ -70,6 +70,10 @@ class Budget:
 
     def left(self) -> float:
         """Seconds left (asked before every call: one clock read, no more)."""
+        if self.note is not None:
+            # Once used up, it stays used up: the processor waits taken off later must not
+            # reopen it for the calls after the ones it already ended.
+            return 0.0
         left = self.seconds - self.waited + self.load - time.process_time() + self.started
         if left < self.exact_below:
             self.take_off_load()
