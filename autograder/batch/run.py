@@ -78,10 +78,10 @@ class Batch:
             self.fingerprints[submission.student] = students.fingerprint(submission)
         return self.fingerprints[submission.student]
 
-    def up_to_date(self, submission) -> bool:
-        """Whether OUT/ holds a grade of this very submission, under these tests, solutions,
-        reference, engine, limits and secret, for every chosen assignment."""
-        held = state.load(self.out / submission.student)
+    def up_to_date(self, submission, held: dict) -> bool:
+        """Whether `held`, the student's state in OUT/, holds a grade of this very submission,
+        under these tests, solutions, reference, engine, limits and secret, for every chosen
+        assignment."""
         if state.stale(held, self.fingerprint(submission), self.keys):
             return False
         # Graded without figures (--no-figures), and figures wanted now: run again.
@@ -180,16 +180,16 @@ def row(student: str, held: dict) -> dict:
     return grade_row(student, *state.flat(held))
 
 
-def mark_refused(batch: Batch, skipped: list) -> list[str]:
+def mark_refused(batch: Batch, skipped: list, graded: dict[str, dict]) -> list[str]:
     """A submission refused this run (two entries claiming one student) keeps its last
-    grades, but its pages say at the top that they are not of the submission now in
-    SUBMISSIONS/; return the students so marked."""
+    grades (in `graded`, the states of OUT/), but its pages say at the top that they are not
+    of the submission now in SUBMISSIONS/; return the students so marked."""
     marked = []
     for line in skipped:
         student = getattr(line, "student", None)
         folder = batch.out / str(student)
-        held = state.load(folder) if student else {"assignments": {}}
-        if held["assignments"]:
+        held = graded.get(student)
+        if held:
             held["refused"] = (f"not graded in the latest run ({line}); the grades below are "
                                "those of the last submission that was graded")
             write_pages(folder, student, held, batch.published())
@@ -239,17 +239,19 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     batch = Batch(out, options, keys, key)
     # grades.csv lists every student graded into OUT/: those left out by --student, or by
     # --assignment, keep their last grades.
+    # Read once: the states decide who is up to date, then grow with each student graded.
+    graded = batch.graded()
+    nothing = {"assignments": {}}
     todo = [s for s in found if (not wanted or s.student in wanted)
-            and (options.force or not batch.up_to_date(s))]
+            and (options.force or not batch.up_to_date(s, graded.get(s.student, nothing)))]
     kept = sum(not wanted or s.student in wanted for s in found) - len(todo)
     if kept:
         echo(f"{kept} student(s) already graded with these submissions and tests: kept "
              "(--force grades them again)")
-    marked = mark_refused(batch, skipped)
+    marked = mark_refused(batch, skipped, graded)
     prepared_at = start
     if todo:
-        prepared_at = grade_all(batch, todo, submissions_dir, echo)
-    graded = batch.graded()
+        prepared_at = grade_all(batch, todo, graded, submissions_dir, echo)
     batch.write_grades(graded)
     flagged = flags({student: state.flat(held)[0] for student, held in graded.items()},
                     {student: {kit.module_name(a): entry["module"] for a, entry in held["assignments"].items()
@@ -267,9 +269,9 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
             f"preparing the tests{rate}); results in {out}"]
 
 
-def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
-    """Grade `todo`, grades.csv rewritten as each student finishes; return when the tests
-    were ready (time.monotonic)."""
+def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir: Path, echo) -> float:
+    """Grade `todo` into `graded` (student -> state), grades.csv rewritten as each student
+    finishes; return when the tests were ready (time.monotonic)."""
     echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
@@ -283,7 +285,6 @@ def grade_all(batch: Batch, todo: list, submissions_dir: Path, echo) -> float:
             echo(zygote.isolation_report())
         prepared_at = time.monotonic()
         progress = Progress(len(todo))
-        graded = batch.graded()
 
         def done(submission, held):
             if "error" in held:

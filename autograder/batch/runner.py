@@ -224,8 +224,8 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
     suite = Suite(test_files(assignments, private), figure_files(assignments) if figures else [])
     try:
         heldout = HeldOut(secret, HELD_OUT_EXAMPLES) if secret is not None else None
-        examples, withheld, plans = record(suite, jobs, heldout)
-        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, withheld, plans))
+        examples, heldout_examples, plans = record(suite, jobs, heldout)
+        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, heldout_examples, plans))
         solutions_pass(verdicts)
     except BaseException:
         suite.close()
@@ -234,7 +234,7 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(suite, examples, withheld, plans, maxima)
+    return Prepared(suite, examples, heldout_examples, plans, maxima)
 
 
 def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dict, dict, dict]:
@@ -251,13 +251,13 @@ def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dic
         return {"examples": recorder.examples, "heldout": recorder.heldout,
                 "plans": recorder.plans, "verdicts": verdicts}
 
-    examples, withheld, plans, verdicts = {}, {}, {}, []
+    examples, heldout_examples, plans, verdicts = {}, {}, {}, []
 
     def done(shard, result):
         if "error" in result:
             raise SolutionsFail(f"recording the examples failed: {result['error']}")
         examples.update(result["examples"])
-        withheld.update(result["heldout"])
+        heldout_examples.update(result["heldout"])
         plans.update(result["plans"])
         verdicts.extend(result["verdicts"])
 
@@ -265,7 +265,7 @@ def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dic
     # A test the solutions fail keeps only the examples before the failure: the run on
     # them in prepare() would pass.
     solutions_pass(verdicts)
-    return examples, withheld, plans
+    return examples, heldout_examples, plans
 
 
 def solutions_pass(verdicts: list[dict]):

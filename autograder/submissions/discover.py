@@ -37,14 +37,17 @@ def candidates(root: Path, name: str, assignment: str | None = None) -> list[Pat
     return sorted(found or in_assignment_folder)
 
 
+MISSING_END = ".ipynb) found"
+
+
 def missing(name: str) -> str:
-    return f"no {name}.py (or {name}.ipynb) found"
+    return f"no {name}.py (or {name}{MISSING_END}"
 
 
 def is_missing(note: str) -> bool:
     """Whether a note only says that a module is missing: the least telling of notes, shown
     after any other (a syntax error explains more than the modules left out)."""
-    return note.endswith(".ipynb) found")
+    return note.endswith(MISSING_END)
 
 
 def find_module(root: Path, name: str, assignment: str | None = None) -> Path:
