@@ -30,6 +30,7 @@ def main():
     autograde export moodle ...     fill Moodle's grading worksheet from OUT/
     autograde stubs [--check]       regenerate the student stubs from solutions/
     autograde nbgrader COURSE/      write the assignments as an nbgrader course
+    autograde prepare               prepare the tests ahead, for every run after it
     autograde gradescope OUT.zip    write the autograder to upload to Gradescope
     autograde grade-one DIR FILE    grade one student's folder into a results.json
     autograde publish OUT/          show students their hidden checks and held-out examples
@@ -75,6 +76,27 @@ def secret_option(command):
                              "[env: GRADKIT_SECRET]")(command)
 
 
+def prepared_option(command):
+    return click.option("--prepared", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        metavar="FILE",
+                        help="the prepared tests (examples, plans, the oracle's values): loaded "
+                             "when made from these tests, solutions, grader and secret, made and "
+                             "written here otherwise  [default: one file per choice of "
+                             "assignments in the kit's private/prepared/, or in the folder "
+                             "GRADKIT_PREPARED names]")(command)
+
+
+def jobs_option(command):
+    return click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
+                        show_default=True, help="processes working at once")(command)
+
+
+def no_figures_option(command):
+    return click.option("--no-figures", "no_figures", is_flag=True,
+                        help="skip the figures drawn from each student's code on their feedback "
+                             "page (faster; the grades are the same)")(command)
+
+
 def chosen_assignments(assignments) -> list[str]:
     from autograder.batch import run
 
@@ -101,16 +123,14 @@ def limits_of(call_timeout: float, student_budget: float, memory: int) -> Limits
 @click.option("-s", "--student", "students", multiple=True, metavar="ID",
               help="grade only this student (folder name, zip name without .zip, or the "
                    "roster's or LMS's id); repeatable")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
-              show_default=True, help="students graded at once")
+@jobs_option
 @click.option("--force", is_flag=True, help="grade again students whose results are up to date")
-@click.option("--no-figures", "no_figures", is_flag=True,
-              help="skip the figures drawn from each student's code on their feedback page "
-                   "(faster; the grades are the same)")
+@no_figures_option
 @limit_options
 @secret_option
+@prepared_option
 def grade(submissions, out, roster, assignments, students, jobs, force, no_figures, call_timeout,
-          student_budget, memory, secret_file):
+          student_budget, memory, secret_file, prepared):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
@@ -150,7 +170,8 @@ def grade(submissions, out, roster, assignments, students, jobs, force, no_figur
         click.echo(f"{submissions} is {LABELS[lms]}{unzipped}: one student per {lms.capitalize()} user")
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                           limits=limits_of(call_timeout, student_budget, memory),
-                          secret_file=secret_file, roster=roster, figures=not no_figures)
+                          secret_file=secret_file, roster=roster, figures=not no_figures,
+                          prepared=prepared)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
@@ -165,7 +186,8 @@ def grade(submissions, out, roster, assignments, students, jobs, force, no_figur
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
 @limit_options
 @secret_option
-def grade_one(folder, results, assignments, call_timeout, student_budget, memory, secret_file):
+@prepared_option
+def grade_one(folder, results, assignments, call_timeout, student_budget, memory, secret_file, prepared):
     """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
     their results.json (Gradescope's schema) to RESULTS.
 
@@ -179,13 +201,41 @@ def grade_one(folder, results, assignments, call_timeout, student_budget, memory
     # No figures: Gradescope shows results.json, never the feedback page they are drawn on.
     options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
                           limits=limits_of(call_timeout, student_budget, memory),
-                          secret_file=secret_file, published=True, figures=False)
+                          secret_file=secret_file, published=True, figures=False, prepared=prepared)
     try:
         summary = grade_submission(folder, results, options, echo=click.echo)
     except run.BatchError as error:
         raise click.ClickException(str(error))
     for line in summary:
         click.echo(line)
+
+
+@main.command()
+@assignment_option("prepare only this assignment (01_activations or activations); repeatable")
+@jobs_option
+@no_figures_option
+@secret_option
+@prepared_option
+def prepare(assignments, jobs, no_figures, secret_file, prepared):
+    """Prepare the tests once, so that every `autograde` run after it (a one-student
+    regrade too) pays only for its students.
+
+    Preparing records the examples of every property test on the solutions (the public ones
+    a student's pytest meets and the held-out ones drawn from --secret), plans the calls
+    they make and computes the oracle's values. `autograde` does it on its own when the
+    file is missing or stale, and writes it; this command does it ahead. The file is
+    signed with the secret, so a file made or changed by anyone without it is never read.
+    Prepare with --no-figures for runs with --no-figures (and for grade-one).
+    """
+    from autograder.batch import run
+
+    options = run.Options(assignments=chosen_assignments(assignments), jobs=jobs,
+                          secret_file=secret_file, figures=not no_figures, prepared=prepared)
+    try:
+        path = run.prepare_tests(options, echo=click.echo)
+    except run.BatchError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"the prepared tests are in {path}")
 
 
 @main.command()

@@ -16,6 +16,8 @@ STUDENTS = Path(__file__).parent / "students"
 # Every `autograde` the tests run draws its held-out examples from this secret, not from
 # one made in the checkout's private/ folder.
 os.environ.setdefault("GRADKIT_SECRET", str(Path(tempfile.mkdtemp(prefix="gradkit-secret-")) / "secret"))
+# and keeps its prepared tests there too, out of the checkout's private/prepared/.
+os.environ.setdefault("GRADKIT_PREPARED", str(Path(os.environ["GRADKIT_SECRET"]).parent / "prepared"))
 # Two students' activations.py, graded against 01_activations by the LMS tests: what
 # `autograde` gives these files is what the other routes into the grader must give.
 ACTIVATIONS = {"alice": kit.SOLUTIONS / "01_activations" / "activations.py",

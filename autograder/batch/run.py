@@ -17,7 +17,7 @@ from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import pool, runner, secret, state
+from autograder.batch import artifact, pool, runner, secret, state
 
 from autograder.outputs.dashboard import dashboard_html
 from autograder.outputs.files import write_atomic
@@ -51,6 +51,10 @@ class Options:
     published: bool = False  # write the pages as `publish` does (Gradescope publishes itself)
     roster: Path | None = None  # the LMS's roster: who the students are (submissions/roster.py)
     figures: bool = True  # run the assignments' figures on each student's code (grading/figures.py)
+    prepared: Path | None = None  # the prepared tests' file (artifact.py); None: its default place
+
+    def prepared_file(self) -> Path:
+        return self.prepared or artifact.default_path(self.assignments, self.figures)
 
 
 def choose_assignments(asked) -> list[str]:
@@ -208,6 +212,10 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
     if inside(out, submissions_dir):
         raise BatchError(f"the output folder {out} is inside the submissions folder: choose "
                          "another with --out")
+    # Students' files, and their code's scratch space, must never be unpickled.
+    if any(inside(options.prepared_file(), folder) for folder in (submissions_dir, out)):
+        raise BatchError(f"the prepared tests {options.prepared_file()} are inside the submissions "
+                         "or output folder: keep them elsewhere (--prepared)")
     try:
         found, skipped = students.find_students(submissions_dir, options.roster)
     except students.ClassProblem as problem:
@@ -269,13 +277,25 @@ def grade_class(submissions_dir: Path, out: Path, options: Options, echo=print) 
             f"preparing the tests{rate}); results in {out}"]
 
 
+def prepare_tests(options: Options, echo=print) -> Path:
+    """Prepare the tests of `options.assignments` into their file (artifact.py), or find it
+    up to date there; return its path."""
+    try:
+        key = secret.load(options.secret_file)
+        runner.prepare(options.assignments, jobs=options.jobs, secret=key, figures=options.figures,
+                       saved=options.prepared_file(), echo=echo).close()
+    except (secret.SecretProblem, runner.SolutionsFail) as error:
+        raise BatchError(str(error)) from None
+    return options.prepared_file()
+
+
 def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir: Path, echo) -> float:
     """Grade `todo` into `graded` (student -> state), grades.csv rewritten as each student
     finishes; return when the tests were ready (time.monotonic)."""
-    echo(f"preparing the tests of {', '.join(batch.options.assignments)} ...")
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
-                                        secret=batch.secret, figures=batch.options.figures)
+                                        secret=batch.secret, figures=batch.options.figures,
+                                        saved=batch.options.prepared_file(), echo=echo)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
     hidden = default_hidden_paths(submissions_dir, batch.out)

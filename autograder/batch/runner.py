@@ -25,7 +25,7 @@ from autograder.grading import memo
 
 from autograder.sandbox import plan
 
-from autograder.batch import pool
+from autograder.batch import artifact, pool
 from autograder.submissions.loader import LocalSource
 from autograder.grading.plugin import SOURCE, VERDICTS
 from autograder.grading.plugin import settle
@@ -208,12 +208,17 @@ def one_thread():
 
 
 def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
-            secret: bytes | None = None, figures: bool = False) -> Prepared:
+            secret: bytes | None = None, figures: bool = False, saved: Path | None = None,
+            echo=lambda line: None) -> Prepared:
     """Open the suite of `assignments`, record its examples in `jobs` processes (held-out
     ones too when given the instructor's `secret`), and fill the oracle's memo by running
     them on the solutions, which must pass. With `figures`, the assignments' figures run
     after the tests (grading/figures.py), on the solutions too: the reference's curves are
-    computed here, once, before the workers fork."""
+    computed here, once, before the workers fork.
+
+    With `saved` and a `secret`, all but opening the suite is loaded from that file when it
+    was made from the same tests, solutions, engine and secret (artifact.py), and written
+    to it otherwise; `echo` says which."""
     one_thread()
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
     keep_freed_memory()
@@ -223,18 +228,45 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
             memo.memoize_module(importlib.import_module(info.name))
     suite = Suite(test_files(assignments, private), figure_files(assignments) if figures else [])
     try:
-        heldout = HeldOut(secret, HELD_OUT_EXAMPLES) if secret is not None else None
-        examples, heldout_examples, plans = record(suite, jobs, heldout)
-        verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, heldout_examples, plans))
-        solutions_pass(verdicts)
+        made_from = contents = None
+        if saved is not None and secret is not None:
+            made_from = artifact.fingerprint(assignments, secret, private, figures)
+            try:
+                contents = artifact.load(saved, made_from, secret)
+            except artifact.Unusable as why:
+                echo(f"{why}; preparing the tests again")
+        if contents is None:
+            echo(f"preparing the tests of {', '.join(assignments)} ...")
+            contents = make(suite, jobs, secret)
+            if made_from is not None:
+                try:
+                    artifact.save(saved, contents, made_from, secret)
+                except OSError as error:
+                    echo(f"cannot keep the prepared tests in {saved}: {error.strerror or error}; "
+                         "the next run prepares them again")
+        else:
+            echo(f"prepared tests loaded from {saved}")
+            memo.restore(contents["memo"])
     except BaseException:
         suite.close()
         raise
     memo.freeze()  # the examples every student meets are cached; what else they meet is theirs
+    return Prepared(suite, contents["examples"], contents["heldout"], contents["plans"], contents["maxima"])
+
+
+def make(suite: Suite, jobs: int, secret: bytes | None) -> dict:
+    """What preparing makes, as plain data: the examples and plans recorded on the
+    solutions, the points of each assignment, and the oracle's memo filled by running the
+    solutions on them."""
+    heldout = HeldOut(secret, HELD_OUT_EXAMPLES) if secret is not None else None
+    examples, heldout_examples, plans = record(suite, jobs, heldout)
+    verdicts = suite.run(LocalSource(kit.SOLUTIONS), Replayer(examples, heldout_examples, plans))
+    solutions_pass(verdicts)
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return Prepared(suite, examples, heldout_examples, plans, maxima)
+    return {"examples": examples, "heldout": heldout_examples, "plans": plans, "maxima": maxima,
+            "memo": memo.saved()}
 
 
 def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dict, dict, dict]:

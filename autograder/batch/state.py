@@ -31,9 +31,11 @@ def _digest_files(digest, paths):
             digest.update(path.relative_to(kit.ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
 
 
-def assignment_keys(assignments: list[str], limits, secret: bytes, private: Path) -> dict[str, str]:
-    """assignment -> the key of everything but the submission that decides its grade."""
-    engine = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode() + secret)
+def content_keys(assignments: list[str], secret: bytes, private: Path) -> dict[str, str]:
+    """assignment -> the digest of everything the grader holds that decides its grades: its
+    tests (public and private), figures and solution, the reference, the engine and the
+    secret. What prepared examples (artifact.py) are made of."""
+    engine = hashlib.sha256(secret)
     _digest_files(engine, [p for top in ENGINE for p in (kit.ROOT / top).rglob("*.py")
                            if "__pycache__" not in p.parts])
     _digest_files(engine, [kit.ASSIGNMENTS / "conftest.py"])
@@ -46,6 +48,14 @@ def assignment_keys(assignments: list[str], limits, secret: bytes, private: Path
                                *(private / assignment).rglob("*.py")])
         keys[assignment] = digest.hexdigest()
     return keys
+
+
+def assignment_keys(assignments: list[str], limits, secret: bytes, private: Path) -> dict[str, str]:
+    """assignment -> the key of everything but the submission that decides its grade: its
+    content key and the sandbox's limits."""
+    limited = json.dumps(asdict(limits), sort_keys=True)
+    return {a: hashlib.sha256(f"{limited}:{key}".encode()).hexdigest()
+            for a, key in content_keys(assignments, secret, private).items()}
 
 
 def load(folder: Path) -> dict:

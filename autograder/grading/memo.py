@@ -6,7 +6,9 @@ values cached, without touching torch.
 """
 import copy
 import functools
+import hashlib
 import inspect
+import pickle
 
 import numpy as np
 
@@ -44,6 +46,9 @@ def fresh(value):
 
 
 growing = True  # see freeze()
+# Every memoized function's cache, by its module and name: what a prepared
+# artifact (batch/artifact.py) carries from the run that filled them to the runs after it.
+caches: dict[str, dict] = {}
 
 
 def freeze():
@@ -54,14 +59,18 @@ def freeze():
     growing = False
 
 
-def memoized(function):
-    cache = {}
+def memoized(function, name: str):
+    """`function`, its results kept in `caches[name]`."""
+    cache = caches.setdefault(name, {})
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         k = key((args, kwargs))
         if k is None:
             return function(*args, **kwargs)
+        # Kept by digest: the arguments themselves (a deep network's weights) would make
+        # most of a prepared artifact's size.
+        k = hashlib.blake2b(pickle.dumps(k, protocol=pickle.HIGHEST_PROTOCOL), digest_size=20).digest()
         if k not in cache:
             if not growing:
                 return function(*args, **kwargs)
@@ -75,4 +84,17 @@ def memoize_module(module):
     """Replace every public function defined in `module` by a memoized one."""
     for name, value in list(vars(module).items()):
         if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == module.__name__:
-            setattr(module, name, memoized(value))
+            # By the name it is found under: functions made by one factory share a __qualname__.
+            setattr(module, name, memoized(value, f"{module.__name__}.{name}"))
+
+
+def saved() -> dict[str, dict]:
+    """Every cache's entries, as plain data."""
+    return {name: dict(cache) for name, cache in caches.items() if cache}
+
+
+def restore(entries: dict[str, dict]):
+    """Refill the caches from `saved()`'s value; a function no longer memoized is passed over."""
+    for name, cache in entries.items():
+        if name in caches:
+            caches[name].update(cache)
