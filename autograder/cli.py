@@ -129,8 +129,12 @@ def limits_of(call_timeout: float, student_budget: float, memory: int) -> Limits
 @limit_options
 @secret_option
 @prepared_option
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="grade on the workers of this Dask scheduler (tcp://HOST:8786) instead of "
+                   "here; OUT/ is written here all the same. Needs pip install -e \".[dask]\" "
+                   "here and on every worker, started with `dask worker ADDRESS`")
 def grade(submissions, out, roster, assignments, students, jobs, force, no_figures, call_timeout,
-          student_budget, memory, secret_file, prepared):
+          student_budget, memory, secret_file, prepared, scheduler):
     """Grade every submission in SUBMISSIONS/: one student per folder or .zip.
 
     Each student's modules (activations.py, ... or .ipynb, at any depth) run in an isolated
@@ -171,7 +175,7 @@ def grade(submissions, out, roster, assignments, students, jobs, force, no_figur
     options = run.Options(assignments=chosen, students=list(students), jobs=jobs, force=force,
                           limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file, roster=roster, figures=not no_figures,
-                          prepared=prepared)
+                          prepared=prepared, scheduler=scheduler)
     try:
         summary = run.grade_class(submissions, out, options, echo=click.echo)
     except run.BatchError as error:
@@ -250,14 +254,17 @@ def gradescope(zip_path, assignments, secret_file):
     Each submission is graded as one student by `autograde grade-one`, every packaged
     assignment, a module missing scoring 0; the score and the feedback per test go to
     Gradescope's results.json. The package holds the held-out examples' secret: keep
-    it from students as you keep your private tests.
+    it from students as you keep your private tests. It holds the tests prepared too, so
+    a submission pays for its own grading alone; setup.sh makes them again, once, if the
+    image's Python or libraries differ from this machine's.
     """
+    from autograder.batch.runner import SolutionsFail
     from autograder.batch.secret import SecretProblem
     from autograder.integrations.gradescope import write_package
 
     try:
-        count = write_package(zip_path, chosen_assignments(assignments), secret_file)
-    except SecretProblem as error:
+        count = write_package(zip_path, chosen_assignments(assignments), secret_file, echo=click.echo)
+    except (SecretProblem, SolutionsFail) as error:
         raise click.ClickException(str(error))
     except OSError as error:
         raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")

@@ -90,7 +90,7 @@ def test_planned_grading_gives_the_verdicts_of_unplanned_grading(prepared, varia
     assert sum(r is not None for plan in prepared.plans.values()
                for requests in plan.values() for r in requests) > 100
     modules = students.student_modules(STUDENTS / "02_backprop" / variant, ["backprop"])
-    unplanned = dataclasses.replace(prepared, plans={})
+    unplanned = dataclasses.replace(prepared, contents={**prepared.contents, "plans": {}})
     with Zygote(hidden=default_hidden_paths(tmp_path)) as zygote:
         verdicts = []
         for how in (prepared, unplanned):

@@ -5,8 +5,8 @@ Each worker then grades one student after another (up to TASKS_PER_WORKER): a fo
 student would make every student pay again for the pages a forked process copies as it
 first writes them (about 16,000 page faults a student, a third of a second of a core on
 these machines). Student code never runs in a worker (it runs in the sandbox), so nothing
-of one student's run can reach the next one's, and a worker's report (one per task) is
-pickled. A worker that dies costs the task it was on alone, and a new one takes its place.
+of one student's run can reach the next one's; a task goes to a worker pickled, and so
+does its report. A worker that dies costs the task it was on alone, and a new one takes its place.
 runner.prepare deals the recording of the examples out to workers the same way.
 
 Each worker stays on one processor, and the sandboxes it talks to run there too (they take
@@ -27,29 +27,45 @@ LENGTH = struct.Struct("<Q")
 TASKS_PER_WORKER = 50
 
 
-def serve(tasks: list, work, inbox: int, outbox: int):
-    """A worker's loop: grade the task whose index arrives on `inbox`, report on `outbox`."""
+def send(stream, value):
+    """Write `value` to a binary stream, pickled behind its length."""
+    data = pickle.dumps(value)
+    stream.write(LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def receive(stream):
+    """The next value `send` wrote to `stream`; None at its end."""
+    header = stream.read(LENGTH.size)
+    if len(header) < LENGTH.size:
+        return None
+    (n,) = LENGTH.unpack(header)
+    data = stream.read(n)
+    return pickle.loads(data) if len(data) == n else None
+
+
+def serve(work, inbox: int, outbox: int):
+    """A worker's loop: do each task that arrives on `inbox`, report on `outbox`."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     with os.fdopen(inbox, "rb") as requests, os.fdopen(outbox, "wb") as replies:
-        for line in requests:
+        while (task := receive(requests)) is not None:
             try:
-                result = work(tasks[int(line)])
+                result = work(task)
             except Exception as error:
                 result = {"error": f"the grader failed: {type(error).__name__}: {error}",
                           "traceback": traceback.format_exc()}
-            data = pickle.dumps(result)
-            replies.write(LENGTH.pack(len(data)) + data)
-            replies.flush()
+            send(replies, result)
 
 
 class Worker:
-    def __init__(self, tasks: list, work, others: list[int], cpu: int):
+    def __init__(self, work, others: list[int], cpu: int | None):
         """others: the pipes of the workers already running, which this one must not hold
         open (a worker exits when the last copy of its inbox's write end is closed).
-        cpu: the processor this worker, and the sandboxes it talks to, run on."""
+        cpu: the processor this worker, and the sandboxes it talks to, run on (None: those
+        of this process)."""
         inbox, self.requests = os.pipe()
         self.replies, outbox = os.pipe()
         self.cpu = cpu
@@ -57,9 +73,10 @@ class Worker:
         if self.pid == 0:
             for fd in [self.requests, self.replies, *others]:
                 os.close(fd)
-            os.sched_setaffinity(0, {cpu})
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
             try:
-                serve(tasks, work, inbox, outbox)
+                serve(work, inbox, outbox)
             finally:
                 os._exit(0)
         os.close(inbox)
@@ -67,13 +84,29 @@ class Worker:
         self.task = None
         self.done = 0
         self.received = b""
+        self.ended = False
 
-    def give(self, index: int, task):
+    def give(self, task):
         self.task = task
+        data = pickle.dumps(task)
+        message = memoryview(LENGTH.pack(len(data)) + data)
         try:
-            os.write(self.requests, f"{index}\n".encode())
-        except BrokenPipeError:  # it died: its replies pipe is at its end, and run() says so
+            while message:
+                message = message[os.write(self.requests, message):]
+        except BrokenPipeError:  # it died: its replies pipe is at its end, and the reader says so
             pass
+
+    def wait(self) -> dict:
+        """Block until the worker reports on its task, or dies: then `died`, and the worker
+        is ended."""
+        while True:
+            chunk = os.read(self.replies, 1 << 16)
+            if not chunk:
+                return died(self.end())
+            result = self.report(chunk)
+            if result is not None:
+                self.done += 1
+                return result
 
     def report(self, chunk: bytes) -> dict | None:
         """The report that `chunk` completes, if it completes one (a worker has one task at a
@@ -96,6 +129,7 @@ class Worker:
                 pass
         os.close(self.requests)
         os.close(self.replies)
+        self.ended = True
         return os.waitpid(self.pid, 0)[1]
 
 
@@ -108,7 +142,7 @@ def died(status: int) -> dict:
 def run(tasks: list, work, jobs: int, on_done) -> None:
     """Call `work(task)` for every task in `jobs` forked workers, and `on_done(task, result)`
     in this process as each one finishes."""
-    pending = list(range(len(tasks)))
+    pending = list(tasks)
     workers: dict[int, Worker] = {}
     cpus = sorted(os.sched_getaffinity(0))
     # What the workers inherit stays alive as long as they do: out of the garbage
@@ -119,7 +153,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
 
         def hire(cpu):
             others = [fd for w in workers.values() for fd in (w.requests, w.replies)]
-            worker = Worker(tasks, work, others, cpu)
+            worker = Worker(work, others, cpu)
             workers[worker.replies] = worker
             selector.register(worker.replies, selectors.EVENT_READ)
             return worker
@@ -131,8 +165,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
 
         try:
             for slot in range(min(jobs, len(tasks))):
-                index = pending.pop(0)
-                hire(cpus[slot % len(cpus)]).give(index, tasks[index])
+                hire(cpus[slot % len(cpus)]).give(pending.pop(0))
             while workers:
                 for key, _ in selector.select():
                     worker = workers[key.fd]
@@ -141,8 +174,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                         task = worker.task
                         status = dismiss(worker)
                         if pending:
-                            index = pending.pop(0)
-                            hire(worker.cpu).give(index, tasks[index])
+                            hire(worker.cpu).give(pending.pop(0))
                         on_done(task, died(status))
                         continue
                     result = worker.report(chunk)
@@ -154,8 +186,7 @@ def run(tasks: list, work, jobs: int, on_done) -> None:
                         dismiss(worker)
                         worker = hire(worker.cpu) if pending else None
                     if worker is not None:
-                        index = pending.pop(0)
-                        worker.give(index, tasks[index])
+                        worker.give(pending.pop(0))
                     on_done(task, result)
         finally:
             for worker in list(workers.values()):

@@ -1,14 +1,14 @@
 """Grade a class: every submission through the sandbox, results written as each finishes.
 
-find submissions -> prepare the tests once (runner.prepare) -> per student, in a trusted
-worker forked from this warm process (pool.py): unpack, find the modules, load them in the
-sandbox, run the tests (and the figures, drawn from the same sandbox), merge the grades into
-the student's state (state.py) and write their pages -> grades.csv rewritten after every
-student, with every student and assignment ever graded into OUT/ -> flags.csv, the class
+find submissions -> prepare the tests once, or load them (runner.prepare, artifact.py) ->
+per student, in a trusted worker forked from this warm process (pool.py) or on a Dask
+cluster's worker (cluster.py): unpack, find the modules, load them in the sandbox, run the
+tests (and the figures, drawn from the same sandbox) -> here, as each student finishes:
+merge the grades into the student's state (state.py) and write their pages, grades.csv
+rewritten with every student and assignment ever graded into OUT/ -> flags.csv, the class
 dashboard (index.html) and the summary. A student whose grades are up to date is skipped
 unless --force, so an interrupted run resumes with the same command.
 """
-import hashlib
 import json
 import shutil
 import time
@@ -28,7 +28,6 @@ from autograder.outputs.results import results_json
 
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Zygote, default_hidden_paths
-from autograder.sandbox.source import SandboxSource
 
 from autograder.submissions import roster, students
 from autograder.batch.progress import Progress
@@ -52,6 +51,7 @@ class Options:
     roster: Path | None = None  # the LMS's roster: who the students are (submissions/roster.py)
     figures: bool = True  # run the assignments' figures on each student's code (grading/figures.py)
     prepared: Path | None = None  # the prepared tests' file (artifact.py); None: its default place
+    scheduler: str | None = None  # a Dask scheduler's address: grade on its cluster (cluster.py)
 
     def prepared_file(self) -> Path:
         return self.prepared or artifact.default_path(self.assignments, self.figures)
@@ -92,28 +92,35 @@ class Batch:
         return not self.options.figures or all(
             held["assignments"][a].get("figures") is not None for a in self.keys)
 
-    def grade_one(self, submission) -> dict:
-        """In a trusted worker: grade one student, write their files, return their state."""
+    def read(self, submission) -> tuple[dict, list[str]]:
+        """The student's modules (name -> (file name, source text), or a one-line problem)
+        and the notes they give; nothing of theirs is run."""
         names = [kit.module_name(a) for a in self.options.assignments]
-        notes = []
         try:
             root = students.unpack(submission, self.work / "unpacked")
             modules = students.student_modules(root, names)
         except students.SubmissionProblem as problem:
-            notes.append(str(problem))
-            modules = {name: str(problem) for name in names}
-        if not notes:
-            notes = [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
-        scratch = self.work / "scratch" / submission.student
-        with SandboxSource(self.zygote, modules, self.options.limits, scratch) as source:
-            verdicts = runner.grade(self.prepared, source)
-            figures = runner.drawn(self.prepared) if self.options.figures else None
-            notes += source.stopped
-        if submission.kind != "folder":  # a zip, or files of an LMS's download
-            shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
-        digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
-                   for name, value in modules.items() if not isinstance(value, str)}
-        return self.finish(submission, verdicts, notes, digests, figures)
+            return {name: str(problem) for name in names}, [str(problem)]
+        finally:
+            if submission.kind != "folder":  # a zip, or files of an LMS's download: read now
+                shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
+        return modules, [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
+
+    def grade_one(self, submission) -> dict:
+        """In a trusted worker: read one student's modules and grade them."""
+        modules, notes = self.read(submission)
+        return runner.grade_student(self.prepared, self.zygote, modules, notes, self.options.limits,
+                                    self.work / "scratch" / submission.student, self.options.figures)
+
+    def done(self, submission, result: dict) -> dict:
+        """Write what grading `submission` gave (runner.grade_student's result, or an
+        error of the grader's) into OUT/; return the student's state."""
+        if "error" in result:
+            # Graded as far as it can be: not again on resume, figures or not.
+            return self.finish(submission, [], [result["error"]],
+                               figures=[] if self.options.figures else None)
+        return self.finish(submission, result["verdicts"], result["notes"], result["digests"],
+                           result["figures"])
 
     def finish(self, submission, verdicts: list[dict], notes: list[str], digests=None,
                figures: list[dict] | None = None) -> dict:
@@ -290,34 +297,62 @@ def prepare_tests(options: Options, echo=print) -> Path:
 
 
 def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir: Path, echo) -> float:
-    """Grade `todo` into `graded` (student -> state), grades.csv rewritten as each student
-    finishes; return when the tests were ready (time.monotonic)."""
+    """Grade `todo` into `graded` (student -> state), here or on a cluster, grades.csv
+    rewritten as each student finishes; return when the tests were ready (time.monotonic)."""
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
                                         secret=batch.secret, figures=batch.options.figures,
                                         saved=batch.options.prepared_file(), echo=echo)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
-    hidden = default_hidden_paths(submissions_dir, batch.out)
-    with batch.prepared, Zygote(hidden=hidden) as zygote:
-        batch.zygote = zygote
-        if zygote.isolation_report():
-            echo(zygote.isolation_report())
+    with batch.prepared:
         prepared_at = time.monotonic()
         progress = Progress(len(todo))
 
-        def done(submission, held):
-            if "error" in held:
-                # Graded as far as it can be: not again on resume, figures or not.
-                held = batch.finish(submission, [], [held["error"]],
-                                    figures=[] if batch.options.figures else None)
+        def done(submission, result):
+            held = batch.done(submission, result)
             graded[submission.student] = held
             batch.write_grades(graded)
             progress.advance(submission.student, error=bool(state.flat(held)[1]))
 
         try:
-            pool.run(todo, batch.grade_one, batch.options.jobs, done)
+            if batch.options.scheduler:
+                grade_on_cluster(batch, todo, done, echo)
+            else:
+                grade_here(batch, todo, done, default_hidden_paths(submissions_dir, batch.out), echo)
         finally:
             progress.finish()
             shutil.rmtree(batch.work, ignore_errors=True)
     return prepared_at
+
+
+def grade_here(batch: Batch, todo: list, done, hidden: list[str], echo):
+    """Grade `todo` in workers forked from this process (pool.py), one per job."""
+    with Zygote(hidden=hidden) as zygote:
+        batch.zygote = zygote
+        if zygote.isolation_report():
+            echo(zygote.isolation_report())
+        pool.run(todo, batch.grade_one, batch.options.jobs, done)
+
+
+def grade_on_cluster(batch: Batch, todo: list, done, echo):
+    """Grade `todo` on the Dask cluster at `options.scheduler` (cluster.py): the students'
+    modules are read here and sent; their results come back to `done`."""
+    try:
+        from autograder.batch import cluster
+    except ImportError:
+        raise BatchError("grading on a cluster (--scheduler) needs Dask: pip install -e \".[dask]\"") from None
+    from autograder.batch.service import kit_fingerprint
+
+    options = batch.options
+    setup = {"contents": batch.prepared.contents, "assignments": options.assignments,
+             "figures": options.figures, "limits": options.limits,
+             "kit": kit_fingerprint(options.assignments, options.figures)}
+    tasks = []
+    for submission in todo:
+        modules, notes = batch.read(submission)
+        tasks.append((submission, {"student": submission.student, "modules": modules, "notes": notes}))
+    try:
+        cluster.grade(options.scheduler, setup, tasks, done, echo)
+    except cluster.ClusterProblem as problem:
+        raise BatchError(str(problem)) from None

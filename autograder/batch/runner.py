@@ -8,6 +8,7 @@ those examples on the solutions.
 student's source, and pays neither the imports, the collection nor the example generation
 again.
 """
+import hashlib
 import importlib
 import pkgutil
 import sys
@@ -24,6 +25,7 @@ from autograder import kit
 from autograder.grading import memo
 
 from autograder.sandbox import plan
+from autograder.sandbox.source import SandboxSource
 
 from autograder.batch import artifact, pool
 from autograder.submissions.loader import LocalSource
@@ -179,12 +181,16 @@ def run_tests(files: list[Path], source) -> list[dict]:
 
 @dataclass
 class Prepared:
-    """What the warm process knows before any student is graded; `close` it when done."""
+    """What the warm process knows before any student is graded; `close` it when done.
+    contents: what `make` made, plain data (examples, held-out examples, plans, maxima,
+    the oracle's memo)."""
     suite: Suite
-    examples: dict  # test nodeid -> the public examples replayed (replay.py)
-    heldout: dict   # test nodeid -> the held-out examples replayed after them
-    plans: dict     # test nodeid -> module -> its planned requests (plan.py)
-    maxima: dict[str, int]
+    contents: dict
+
+    examples = property(lambda self: self.contents["examples"])  # nodeid -> public examples
+    heldout = property(lambda self: self.contents["heldout"])    # nodeid -> held-out ones
+    plans = property(lambda self: self.contents["plans"])        # nodeid -> module -> requests
+    maxima = property(lambda self: self.contents["maxima"])      # assignment -> points
 
     def close(self):
         self.suite.close()
@@ -209,16 +215,17 @@ def one_thread():
 
 def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
             secret: bytes | None = None, figures: bool = False, saved: Path | None = None,
-            echo=lambda line: None) -> Prepared:
+            echo=lambda line: None, contents: dict | None = None) -> Prepared:
     """Open the suite of `assignments`, record its examples in `jobs` processes (held-out
     ones too when given the instructor's `secret`), and fill the oracle's memo by running
     them on the solutions, which must pass. With `figures`, the assignments' figures run
     after the tests (grading/figures.py), on the solutions too: the reference's curves are
     computed here, once, before the workers fork.
 
-    With `saved` and a `secret`, all but opening the suite is loaded from that file when it
-    was made from the same tests, solutions, engine and secret (artifact.py), and written
-    to it otherwise; `echo` says which."""
+    All but opening the suite can come ready-made: as `contents` (what `make` made, sent
+    to a cluster's worker), or from `saved` (with a `secret`), a file it is loaded from
+    when made from the same tests, solutions, engine and secret (artifact.py) and written
+    to otherwise; `echo` says which."""
     one_thread()
     sys.dont_write_bytecode = True  # nothing is written into the kit's folders
     keep_freed_memory()
@@ -228,13 +235,16 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
             memo.memoize_module(importlib.import_module(info.name))
     suite = Suite(test_files(assignments, private), figure_files(assignments) if figures else [])
     try:
-        made_from = contents = None
-        if saved is not None and secret is not None:
+        made_from = None
+        if contents is None and saved is not None and secret is not None:
             made_from = artifact.fingerprint(assignments, secret, private, figures)
             try:
                 contents = artifact.load(saved, made_from, secret)
             except artifact.Unusable as why:
                 echo(f"{why}; preparing the tests again")
+            else:
+                if contents is not None:
+                    echo(f"prepared tests loaded from {saved}")
         if contents is None:
             echo(f"preparing the tests of {', '.join(assignments)} ...")
             contents = make(suite, jobs, secret)
@@ -245,13 +255,12 @@ def prepare(assignments: list[str], private: Path = PRIVATE, jobs: int = 1,
                     echo(f"cannot keep the prepared tests in {saved}: {error.strerror or error}; "
                          "the next run prepares them again")
         else:
-            echo(f"prepared tests loaded from {saved}")
             memo.restore(contents["memo"])
     except BaseException:
         suite.close()
         raise
     memo.freeze()  # the examples every student meets are cached; what else they meet is theirs
-    return Prepared(suite, contents["examples"], contents["heldout"], contents["plans"], contents["maxima"])
+    return Prepared(suite, contents)
 
 
 def make(suite: Suite, jobs: int, secret: bytes | None) -> dict:
@@ -265,8 +274,13 @@ def make(suite: Suite, jobs: int, secret: bytes | None) -> dict:
     maxima: dict[str, int] = {}
     for v in verdicts:
         maxima[v["assignment"]] = maxima.get(v["assignment"], 0) + v["max_points"]
-    return {"examples": examples, "heldout": heldout_examples, "plans": plans, "maxima": maxima,
-            "memo": memo.saved()}
+    # In test order, whichever recording process finished first: the same kit makes the
+    # same file (and the same Gradescope zip).
+    order = [item.nodeid for item in suite.session.items]
+    def ordered(by_test: dict) -> dict:
+        return {nodeid: by_test[nodeid] for nodeid in order if nodeid in by_test}
+    return {"examples": ordered(examples), "heldout": ordered(heldout_examples), "plans": ordered(plans),
+            "maxima": maxima, "memo": memo.saved()}
 
 
 def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dict, dict, dict]:
@@ -275,9 +289,10 @@ def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dic
     examples is most of the time preparing takes, and a test's examples depend on that
     test alone (Hypothesis derandomized), not on the process that runs it."""
     items = suite.session.items
-    shards = [items[k::jobs] for k in range(jobs)]
+    shards = [shard for k in range(jobs) if (shard := items[k::jobs])]
 
-    def work(shard):
+    def work(k):  # a shard's number: the workers have the shards, forked with them
+        shard = shards[k]
         recorder = Recorder(plan.CallLog(LocalSource(kit.SOLUTIONS)), heldout)
         verdicts = suite.run(recorder.log, recorder, items=shard)
         return {"examples": recorder.examples, "heldout": recorder.heldout,
@@ -285,7 +300,7 @@ def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dic
 
     examples, heldout_examples, plans, verdicts = {}, {}, {}, []
 
-    def done(shard, result):
+    def done(k, result):
         if "error" in result:
             raise SolutionsFail(f"recording the examples failed: {result['error']}")
         examples.update(result["examples"])
@@ -293,7 +308,7 @@ def record(suite: Suite, jobs: int, heldout: HeldOut | None = None) -> tuple[dic
         plans.update(result["plans"])
         verdicts.extend(result["verdicts"])
 
-    pool.run([shard for shard in shards if shard], work, jobs, done)
+    pool.run(list(range(len(shards))), work, jobs, done)
     # A test the solutions fail keeps only the examples before the failure: the run on
     # them in prepare() would pass.
     solutions_pass(verdicts)
@@ -310,6 +325,21 @@ def solutions_pass(verdicts: list[dict]):
 def grade(prepared: Prepared, source) -> list[dict]:
     """Every verdict for one student, their modules reached through `source`."""
     return prepared.suite.run(source, Replayer(prepared.examples, prepared.heldout, prepared.plans))
+
+
+def grade_student(prepared: Prepared, zygote, modules: dict, notes: list[str], limits, scratch: Path,
+                  figures: bool) -> dict:
+    """Grade one student's `modules` (name -> (file name, source text), or a one-line
+    problem) in sandboxes forked from `zygote`, their working folders in `scratch`: their
+    verdicts, `notes` and what had to be stopped, the digest of each module graded, and
+    the figures drawn (None without `figures`). Plain data, whoever asked."""
+    with SandboxSource(zygote, modules, limits, scratch) as source:
+        verdicts = grade(prepared, source)
+        drawing = drawn(prepared) if figures else None
+        notes = [*notes, *source.stopped]
+    digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
+               for name, value in modules.items() if not isinstance(value, str)}
+    return {"verdicts": verdicts, "notes": notes, "digests": digests, "figures": drawing}
 
 
 def drawn(prepared: Prepared) -> list[dict]:

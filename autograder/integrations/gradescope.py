@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import run, secret
+from autograder.batch import artifact, run, runner, secret
 
 from autograder.outputs.files import write_atomic
 from autograder.submissions.discover import SKIPPED_DIRS
@@ -49,6 +49,10 @@ fi
 python3 -m venv "$root/venv"
 "$root/venv/bin/pip" install --no-cache-dir -c "$root/source/constraints.txt" \\
     --extra-index-url https://download.pytorch.org/whl/cpu -e "$root/source"
+# The package carries its prepared tests; where this image's Python or libraries differ
+# from the machine that built it, they are made again here, once, and not per submission.
+export GRADKIT_PREPARED="$root/source/private/prepared"
+"$root/venv/bin/python" -m autograder prepare --no-figures
 """
 
 RUN = """\
@@ -60,6 +64,8 @@ RUN = """\
 set -euo pipefail
 root="$(cd "${AUTOGRADER_ROOT:-/autograder}" && pwd)"
 python="${GRADKIT_PYTHON:-$root/venv/bin/python}"
+# The package's own secret and prepared tests (setup.sh checked them against this image).
+export GRADKIT_SECRET="$root/source/private/heldout-secret" GRADKIT_PREPARED="$root/source/private/prepared"
 cd "$root/source"  # `python -m` imports the kit from here, whichever interpreter runs it
 exec "$python" -m autograder grade-one "$root/submission" "$root/results/results.json"
 """
@@ -107,14 +113,27 @@ def tree(folder: Path) -> dict[str, Path]:
     return files
 
 
-def write_package(zip_path: Path, assignments: list[str], secret_file: Path = secret.SECRET) -> int:
+def write_package(zip_path: Path, assignments: list[str], secret_file: Path = secret.SECRET,
+                  echo=print) -> int:
     """Write the Gradescope autograder zip for `assignments`; return its number of files.
 
     It carries the secret (made now if there is none yet), so that Gradescope draws the
-    same held-out examples as `autograde`. The file appears whole or not at all: the kit is
-    small enough to zip in memory."""
-    secret.load(secret_file)
-    files = {**kit_files(assignments), secret.SECRET.relative_to(kit.ROOT).as_posix(): secret_file}
+    same held-out examples as `autograde`, and the tests prepared with it (artifact.py), so
+    that no submission pays for preparing them. The file appears whole or not at all: the
+    kit is small enough to zip in memory."""
+    key = secret.load(secret_file)
+    with tempfile.TemporaryDirectory(prefix="gradkit-") as work:
+        prepared = Path(work) / "prepared"
+        # As grade-one grades: no figures.
+        runner.prepare(assignments, jobs=os.cpu_count() or 1, secret=key, figures=False,
+                       saved=prepared, echo=echo).close()
+        packed_as = artifact.default_path(assignments, figures=False).name
+        files = {**kit_files(assignments), secret.SECRET.relative_to(kit.ROOT).as_posix(): secret_file,
+                 f"private/prepared/{packed_as}": prepared}
+        return zip_files(zip_path, files)
+
+
+def zip_files(zip_path: Path, files: dict[str, Path]) -> int:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in SCRIPTS.items():
