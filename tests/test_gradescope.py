@@ -1,6 +1,5 @@
 """The Gradescope autograder package: built by `autograde gradescope`, unpacked into a fake
-/autograder, its run_autograder run on a submission as Gradescope would (setup.sh is only
-checked: it installs from the network)."""
+/autograder, its setup.sh and run_autograder run as Gradescope runs them."""
 import json
 import os
 import shutil
@@ -116,3 +115,30 @@ def test_an_unknown_assignment_is_a_one_line_error(tmp_path):
     run = autograde("gradescope", tmp_path / "autograder.zip", "-a", "08_attention")
     assert run.returncode == 2 and "no assignment '08_attention'" in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_sh_installs_the_package_and_a_submission_is_graded_without_preparing(package, tmp_path):
+    """setup.sh run for real, as Gradescope runs it (as root, here into a temporary
+    AUTOGRADER_ROOT): it makes a virtual environment with the kit, checks the package's
+    prepared tests against it, and run_autograder then grades from them. This machine
+    cannot reach PyTorch's index: pip tries it once (PIP_RETRIES=0) and takes torch from the
+    local disk, as constraints.txt asks."""
+    root = tmp_path / "autograder"
+    unzip(package, root / "source")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GRADKIT_", "VIRTUAL_ENV"))},
+           "AUTOGRADER_ROOT": str(root), "PIP_RETRIES": "0"}
+    setup = subprocess.run(["bash", root / "source" / "setup.sh"], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    assert "prepared tests loaded from" in setup.stdout, setup.stdout[-2000:]
+    assert (root / "venv" / "bin" / "python").exists()
+
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    shutil.copy(ACTIVATIONS["alice"], root / "submission" / "activations.py")
+    run = subprocess.run([root / "run_autograder"], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert "preparing the tests of" not in run.stdout and "prepared tests loaded from" in run.stdout
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == results["max_score"] > 0

@@ -12,7 +12,7 @@ import pytest
 
 from autograder import kit
 
-BLOCK = re.compile(r"((?:<!--[^\n]*-->\n)*)```sh\n(.*?)```", re.S)
+BLOCK = re.compile(r"((?:[ \t]*<!--[^\n]*-->\n)*)[ \t]*```sh\n(.*?)```", re.S)
 LEFT_OUT = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "*-graded",
                                   "heldout-secret", ".hypothesis")
 
