@@ -258,13 +258,12 @@ def gradescope(zip_path, assignments, secret_file):
     a submission pays for its own grading alone; setup.sh makes them again, once, if the
     image's Python or libraries differ from this machine's.
     """
-    from autograder.batch.runner import SolutionsFail
-    from autograder.batch.secret import SecretProblem
+    from autograder.batch.run import BatchError
     from autograder.integrations.gradescope import write_package
 
     try:
         count = write_package(zip_path, chosen_assignments(assignments), secret_file, echo=click.echo)
-    except (SecretProblem, SolutionsFail) as error:
+    except BatchError as error:
         raise click.ClickException(str(error))
     except OSError as error:
         raise click.ClickException(f"cannot write {zip_path}: {error.strerror or error}")

@@ -27,10 +27,15 @@ LENGTH = struct.Struct("<Q")
 TASKS_PER_WORKER = 50
 
 
-def send(stream, value):
-    """Write `value` to a binary stream, pickled behind its length."""
+def frame(value) -> bytes:
+    """`value` pickled, behind its length: what goes down a pipe, either way."""
     data = pickle.dumps(value)
-    stream.write(LENGTH.pack(len(data)) + data)
+    return LENGTH.pack(len(data)) + data
+
+
+def send(stream, value):
+    """Write `value` to a binary stream, framed."""
+    stream.write(frame(value))
     stream.flush()
 
 
@@ -88,8 +93,7 @@ class Worker:
 
     def give(self, task):
         self.task = task
-        data = pickle.dumps(task)
-        message = memoryview(LENGTH.pack(len(data)) + data)
+        message = memoryview(frame(task))
         try:
             while message:
                 message = message[os.write(self.requests, message):]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder import kit
 
-from autograder.batch import artifact, run, runner, secret
+from autograder.batch import artifact, run, secret
 
 from autograder.outputs.files import write_atomic
 from autograder.submissions.discover import SKIPPED_DIRS
@@ -121,12 +121,11 @@ def write_package(zip_path: Path, assignments: list[str], secret_file: Path = se
     same held-out examples as `autograde`, and the tests prepared with it (artifact.py), so
     that no submission pays for preparing them. The file appears whole or not at all: the
     kit is small enough to zip in memory."""
-    key = secret.load(secret_file)
     with tempfile.TemporaryDirectory(prefix="gradkit-") as work:
         prepared = Path(work) / "prepared"
         # As grade-one grades: no figures.
-        runner.prepare(assignments, jobs=os.cpu_count() or 1, secret=key, figures=False,
-                       saved=prepared, echo=echo).close()
+        run.prepare_tests(run.Options(assignments=assignments, jobs=os.cpu_count() or 1,
+                                      secret_file=secret_file, figures=False, prepared=prepared), echo)
         packed_as = artifact.default_path(assignments, figures=False).name
         files = {**kit_files(assignments), secret.SECRET.relative_to(kit.ROOT).as_posix(): secret_file,
                  f"private/prepared/{packed_as}": prepared}
