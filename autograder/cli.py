@@ -1,4 +1,5 @@
 """The `autograde` command line: it parses arguments and calls the engine, nothing more."""
+import gc
 import os
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def main():
     autograde publish OUT/          show students their hidden checks and held-out examples
     autograde secret [--rotate]     where the held-out examples' secret is; draw new ones
     """
+    # At exit the interpreter's last collections walk every object torch and the prepared
+    # tests made, 0.3 to 0.5 s of a one-student regrade: they are freed all the same.
+    click.get_current_context().call_on_close(gc.freeze)
 
 
 def existing_folder(**kwargs):
@@ -88,7 +92,8 @@ def prepared_option(command):
 
 def jobs_option(command):
     return click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
-                        show_default=True, help="processes working at once")(command)
+                        show_default=True, help="processes working at once (fewer students than "
+                        "processes: each student's assignments are graded side by side)")(command)
 
 
 def no_figures_option(command):
@@ -188,10 +193,12 @@ def grade(submissions, out, roster, assignments, students, jobs, force, no_figur
 @click.argument("folder", type=existing_folder())
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
 @assignment_option("grade only this assignment (01_activations or activations); repeatable")
+@jobs_option
 @limit_options
 @secret_option
 @prepared_option
-def grade_one(folder, results, assignments, call_timeout, student_budget, memory, secret_file, prepared):
+def grade_one(folder, results, assignments, jobs, call_timeout, student_budget, memory, secret_file,
+              prepared):
     """Grade the files in FOLDER as one student, as `autograde` grades a class, and write
     their results.json (Gradescope's schema) to RESULTS.
 
@@ -203,7 +210,7 @@ def grade_one(folder, results, assignments, call_timeout, student_budget, memory
     from autograder.integrations.gradescope import grade_submission
 
     # No figures: Gradescope shows results.json, never the feedback page they are drawn on.
-    options = run.Options(assignments=chosen_assignments(assignments), jobs=1,
+    options = run.Options(assignments=chosen_assignments(assignments), jobs=jobs,
                           limits=limits_of(call_timeout, student_budget, memory),
                           secret_file=secret_file, published=True, figures=False, prepared=prepared)
     try:

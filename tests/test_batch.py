@@ -184,6 +184,23 @@ def test_rerun_resumes_and_regrading_gives_identical_scores(graded_class):
     assert (out / "grades.csv").read_text() == grades
 
 
+def test_students_graded_in_lanes_get_the_results_of_the_class_run(graded_class, tmp_path):
+    """With more processes than students, each student's assignments are graded in lanes
+    side by side (run.grade_here): the same results.json and pages as in the class run,
+    where each student is graded whole in one process; notes (a variant's missing modules),
+    inputs overwritten and a table of memorized answers alike."""
+    submissions, out, _ = graded_class
+    chosen = ["generated__overwrites_inputs", "generated__lookup_table", VARIANTS[0].parent.name
+              + "__" + VARIANTS[0].name]
+    alone = autograde(submissions, "--out", tmp_path / "out", "-j", "6", *[a for s in chosen for a in ("-s", s)])
+    assert alone.returncode == 0, alone.stdout[-2000:] + alone.stderr[-3000:]
+    assert "3 student(s) on 6 processes: each graded in 2 lanes side by side" in alone.stdout, alone.stdout
+    for student in chosen:
+        for page in ("results.json", "feedback.md", "feedback.html"):
+            assert (tmp_path / "out" / student / page).read_text() == (out / student / page).read_text(), \
+                (student, page)
+
+
 def test_unusable_arguments_get_a_one_line_error(tmp_path):
     run = autograde(tmp_path / "nowhere")
     assert run.returncode == 2 and "does not exist" in run.stderr

@@ -36,16 +36,16 @@ HOSTILE = {
 }
 
 
-def graded(tmp_path, students: dict[str, dict[str, str]], *args) -> tuple[float, object]:
-    """Grade `students` (student -> file name -> source) with `autograde -j 1`: the wall time
-    of grading them, the tests' preparation left out, and the output folder."""
+def graded(tmp_path, students: dict[str, dict[str, str]], *args, jobs=1) -> tuple[float, object]:
+    """Grade `students` (student -> file name -> source) with `autograde -j JOBS`: the wall
+    time of grading them, the tests' preparation left out, and the output folder."""
     submissions, out = tmp_path / "class", tmp_path / "out"
     for student, files in students.items():
         (submissions / student).mkdir(parents=True)
         for name, source in files.items():
             (submissions / student / name).write_text(source)
     run = subprocess.run([sys.executable, "-c", "from autograder.cli import main; main()",
-                          str(submissions), "--out", str(out), "-j", "1", *args],
+                          str(submissions), "--out", str(out), "-j", str(jobs), *args],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     total, preparing = map(float, re.search(r"graded \d+ student\(s\) in ([\d.]+) s \(([\d.]+) s "
@@ -96,6 +96,33 @@ def test_a_student_built_to_waste_time_costs_at_most_five_honest_ones(honest, na
                 notes[0]), notes
         else:
             assert notes[-1].startswith("the time budget of 5 s per student is used up ("), notes
+
+
+def sleeping(assignment: str) -> str:
+    """A module whose every function of `assignment` sleeps half a second, then returns 0."""
+    names = re.findall(r"^def ([a-z]\w*)\(", (kit.SOLUTIONS / assignment / f"{kit.module_name(assignment)}.py")
+                       .read_text(), re.M)
+    return "import time\n" + "".join(f"\n\ndef {name}(*args, **kwargs):\n    time.sleep(0.5)\n    return 0\n"
+                                     for name in names)
+
+
+def test_a_student_graded_in_lanes_spends_one_budget_in_all_of_them(tmp_path):
+    """Alone on two processes, a student's assignments are graded in two lanes side by side
+    (run.grade_here). Sleeping in every function of two assignments, one in each lane, the
+    student still has one budget of 5 s, not one per lane: each lane's note counts what the
+    other lane spent, its call under way included, and the two together stop at the budget,
+    past it by at most the other lane's last call (0.5 s) and a margin for a loaded machine."""
+    assignments = [ASSIGNMENT, "07_diagnostics"]
+    _, out = graded(tmp_path, {"sleeper": {f"{kit.module_name(a)}.py": sleeping(a) for a in assignments}},
+                    *[arg for a in assignments for arg in ("-a", a)], jobs=2)
+    notes = [n for n in state.flat(state.load(out / "sleeper"))[1] if n.startswith("the time budget")]
+    assert len(notes) == 2, notes  # one per lane
+    for note in notes:
+        own_code, own_grader, beside = map(float, re.fullmatch(
+            r"the time budget of 5 s per student is used up \(([\d.]+) s of the student's code "
+            r"running, ([\d.]+) s of the grader's work on its answers, ([\d.]+) s grading their "
+            r"other assignments beside these\): every test after that failed without running", note).groups())
+        assert beside >= 1.0 and 4.8 <= own_code + own_grader + beside <= 6.0, note
 
 
 PEAK = """

@@ -230,14 +230,19 @@ def test_a_worker_forked_from_the_prepared_grader_runs_blas_on_one_thread():
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, threadpool_info()
 
 
-def test_every_test_a_table_could_pass_counts_only_with_a_held_out_value_test():
+@pytest.fixture(scope="module")
+def whole_kit():
+    """Every assignment prepared, with held-out examples."""
+    with runner.prepare(kit.assignment_names(), jobs=2, secret=b"structure") as prepared:
+        yield prepared
+
+
+def test_every_test_a_table_could_pass_counts_only_with_a_held_out_value_test(whole_kit):
     """A test with no held-out examples (fixed inputs, which a table of memorized answers
     passes) must name, with counts_with, a function whose value tests have held-out ones;
     and every function a test counts with has such a value test."""
-    assignments = kit.assignment_names()
-    with runner.prepare(assignments, jobs=2, secret=b"structure") as prepared:
-        verdicts = runner.grade(prepared, LocalSource(kit.SOLUTIONS))
-        heldout = {nodeid for nodeid, examples in prepared.heldout.items() if examples}
+    verdicts = runner.grade(whole_kit, LocalSource(kit.SOLUTIONS))
+    heldout = {nodeid for nodeid, examples in whole_kit.heldout.items() if examples}
     held = {(v["assignment"], v["function"]) for v in verdicts
             if not v["counts_with"] and v["nodeid"] in heldout}
     unguarded = [v["nodeid"] for v in verdicts if v["nodeid"] not in heldout and not v["counts_with"]]
@@ -245,3 +250,30 @@ def test_every_test_a_table_could_pass_counts_only_with_a_held_out_value_test():
     dangling = [v["nodeid"] for v in verdicts
                 if v["counts_with"] and (v["assignment"], v["counts_with"]) not in held]
     assert not dangling, "counts_with a function without a held-out value test:\n" + "\n".join(dangling)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 20])
+def test_lanes_deal_every_assignment_once_in_order_and_about_evenly(whole_kit, count):
+    """runner.lanes_of: consecutive assignments, all of them, in at most `count` lanes, none
+    empty; dealt by the planned calls, so no lane carries more than its share and the
+    largest assignment."""
+    assignments = kit.assignment_names()
+    lanes = runner.lanes_of(whole_kit, assignments, count)
+    assert [a for lane in lanes for a in lane] == assignments
+    assert all(lanes) and len(lanes) == min(count, len(assignments))
+    work = {a: sum(len(r) for nodeid, plan in whole_kit.plans.items() if f"/{a}/" in nodeid
+                   for r in plan.values()) for a in assignments}
+    share = sum(work.values()) / len(lanes)
+    for lane in lanes:
+        assert sum(work[a] for a in lane) <= share + max(work.values()), (lanes, work)
+
+
+def test_a_student_graded_in_lanes_gets_the_verdicts_of_one_whole_run(whole_kit):
+    """Each lane runs its assignments' tests alone; joined in lane order they are the
+    verdicts of the whole suite, test for test."""
+    whole = runner.grade(whole_kit, LocalSource(kit.SOLUTIONS))
+    for count in (2, 3):
+        lanes = runner.lanes_of(whole_kit, kit.assignment_names(), count)
+        parts = [{"verdicts": runner.grade(whole_kit, LocalSource(kit.SOLUTIONS), lane), "notes": [],
+                  "digests": {}, "figures": None} for lane in lanes]
+        assert runner.joined(parts)["verdicts"] == whole

@@ -1,9 +1,11 @@
 """Grade a class: every submission through the sandbox, results written as each finishes.
 
-find submissions -> prepare the tests once, or load them (runner.prepare, artifact.py) ->
-per student, in a trusted worker forked from this warm process (pool.py) or on a Dask
-cluster's worker (cluster.py): unpack, find the modules, load them in the sandbox, run the
-tests (and the figures, drawn from the same sandbox) -> here, as each student finishes:
+find submissions -> prepare the tests once, or load them (runner.prepare, artifact.py), the
+sandboxes' zygote starting meanwhile -> per student (or per lane of a student's
+assignments, when processors would otherwise idle), in a trusted worker forked from this
+warm process (pool.py) or on a Dask cluster's worker (cluster.py): unpack, find the modules,
+load them in the sandbox, run the tests (and the figures, drawn from the same sandbox) ->
+here, as each student finishes:
 merge the grades into the student's state (state.py) and write their pages, grades.csv
 rewritten with every student and assignment ever graded into OUT/ -> flags.csv, the class
 dashboard (index.html) and the summary. A student whose grades are up to date is skipped
@@ -26,6 +28,7 @@ from autograder.outputs.gradebook import grade_row, grades_csv, summary_lines
 from autograder.outputs.pages import feedback_html, feedback_markdown
 from autograder.outputs.results import results_json
 
+from autograder.sandbox import budget
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Zygote, default_hidden_paths
 
@@ -75,6 +78,10 @@ class Batch:
         self.work = out / ".work"
         self.prepared = self.zygote = None
         self.fingerprints: dict[str, str] = {}
+        # The chosen assignments dealt into lanes (runner.lanes_of), and for each student
+        # graded in more than one, the seconds each lane spent (budget.py).
+        self.lanes: list[list[str]] = [options.assignments]
+        self.spent: dict[str, object] = {}
 
     def fingerprint(self, submission) -> str:
         # Hashed once, in the parent: the workers forked later inherit the value.
@@ -92,25 +99,33 @@ class Batch:
         return not self.options.figures or all(
             held["assignments"][a].get("figures") is not None for a in self.keys)
 
-    def read(self, submission) -> tuple[dict, list[str]]:
-        """The student's modules (name -> (file name, source text), or a one-line problem)
-        and the notes they give; nothing of theirs is run."""
-        names = [kit.module_name(a) for a in self.options.assignments]
+    def read(self, submission, assignments=None, lane: int = 0) -> tuple[dict, list[str]]:
+        """The student's modules of `assignments` (all chosen ones when None), name -> (file
+        name, source text) or a one-line problem, and the notes they give; nothing of theirs
+        is run. Each `lane` grading the student at the same time unpacks into its own folder."""
+        names = [kit.module_name(a) for a in assignments or self.options.assignments]
+        unpacked = self.work / "unpacked" / str(lane)
         try:
-            root = students.unpack(submission, self.work / "unpacked")
+            root = students.unpack(submission, unpacked)
             modules = students.student_modules(root, names)
         except students.SubmissionProblem as problem:
             return {name: str(problem) for name in names}, [str(problem)]
         finally:
             if submission.kind != "folder":  # a zip, or files of an LMS's download: read now
-                shutil.rmtree(self.work / "unpacked" / submission.student, ignore_errors=True)
+                shutil.rmtree(unpacked / submission.student, ignore_errors=True)
         return modules, [f"{name}: {value}" for name, value in modules.items() if isinstance(value, str)]
 
-    def grade_one(self, submission) -> dict:
-        """In a trusted worker: read one student's modules and grade them."""
-        modules, notes = self.read(submission)
+    def grade_one(self, task) -> dict:
+        """In a trusted worker: read one student's modules of one lane (a submission and the
+        lane's number in self.lanes) and grade them."""
+        submission, lane = task
+        assignments = self.lanes[lane]
+        modules, notes = self.read(submission, assignments, lane)
+        spent = self.spent.get(submission.student)
         return runner.grade_student(self.prepared, self.zygote, modules, notes, self.options.limits,
-                                    self.work / "scratch" / submission.student, self.options.figures)
+                                    self.work / "scratch" / submission.student / str(lane),
+                                    self.options.figures, assignments,
+                                    None if spent is None else (spent, lane))
 
     def done(self, submission, result: dict) -> dict:
         """Write what grading `submission` gave (runner.grade_student's result, or an
@@ -299,12 +314,18 @@ def prepare_tests(options: Options, echo=print) -> Path:
 def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir: Path, echo) -> float:
     """Grade `todo` into `graded` (student -> state), here or on a cluster, grades.csv
     rewritten as each student finishes; return when the tests were ready (time.monotonic)."""
+    # Started first, the sandboxes' zygote loads on another processor while torch is
+    # imported here; closed however the run ends.
+    zygote = None if batch.options.scheduler else Zygote(hidden=default_hidden_paths(submissions_dir, batch.out))
     try:
         batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
                                         secret=batch.secret, figures=batch.options.figures,
                                         saved=batch.options.prepared_file(), echo=echo)
     except runner.SolutionsFail as error:
         raise BatchError(str(error)) from None
+    finally:
+        if zygote is not None and batch.prepared is None:
+            zygote.close()
     with batch.prepared:
         prepared_at = time.monotonic()
         progress = Progress(len(todo))
@@ -316,23 +337,43 @@ def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir
             progress.advance(submission.student, error=bool(state.flat(held)[1]))
 
         try:
-            if batch.options.scheduler:
+            if zygote is None:
                 grade_on_cluster(batch, todo, done, echo)
             else:
-                grade_here(batch, todo, done, default_hidden_paths(submissions_dir, batch.out), echo)
+                grade_here(batch, todo, done, zygote, echo)
         finally:
             progress.finish()
             shutil.rmtree(batch.work, ignore_errors=True)
     return prepared_at
 
 
-def grade_here(batch: Batch, todo: list, done, hidden: list[str], echo):
-    """Grade `todo` in workers forked from this process (pool.py), one per job."""
-    with Zygote(hidden=hidden) as zygote:
+def grade_here(batch: Batch, todo: list, done, zygote: Zygote, echo):
+    """Grade `todo` in workers forked from this process (pool.py), one per job, their
+    sandboxes forked from `zygote` (entered here). With fewer students than jobs, the
+    processors left would idle: each student's assignments are dealt into lanes, graded
+    side by side, one time budget for them all."""
+    batch.lanes = runner.lanes_of(batch.prepared, batch.options.assignments,
+                                  max(1, batch.options.jobs // len(todo)))
+    if len(batch.lanes) > 1:
+        # Shared memory made before the workers fork, for them to inherit.
+        batch.spent = {s.student: budget.shared(len(batch.lanes)) for s in todo}
+        echo(f"{len(todo)} student(s) on {batch.options.jobs} processes: each graded in "
+             f"{len(batch.lanes)} lanes side by side ({' | '.join(map(' '.join, batch.lanes))})")
+    parts: dict[str, dict] = {}
+
+    def lane_done(task, result):
+        submission, lane = task
+        parts.setdefault(submission.student, {})[lane] = result
+        if len(parts[submission.student]) == len(batch.lanes):
+            mine = parts.pop(submission.student)
+            done(submission, runner.joined([mine[k] for k in range(len(batch.lanes))]))
+
+    with zygote:
         batch.zygote = zygote
         if zygote.isolation_report():
             echo(zygote.isolation_report())
-        pool.run(todo, batch.grade_one, batch.options.jobs, done)
+        tasks = [(submission, lane) for submission in todo for lane in range(len(batch.lanes))]
+        pool.run(tasks, batch.grade_one, batch.options.jobs, lane_done)
 
 
 def grade_on_cluster(batch: Batch, todo: list, done, echo):

@@ -59,12 +59,14 @@ def test_files(assignments: list[str], private: Path = PRIVATE) -> list[Path]:
 
 # pytest's plugins that a grading run has no use for: they print, write caches, or cost time
 # per test (log capture, a forced garbage collection at exit, warnings recorded for a summary
-# nobody reads, Hypothesis's reporting for tests the Replayer runs itself). -s: the workers'
-# output goes nowhere, so capturing it per test phase is pure cost.
-QUIET = ["-s"] + [arg for name in ("terminal", "cacheprovider", "logging", "unraisableexception",
-                                   "threadexception", "faulthandler", "junitxml", "pastebin",
-                                   "stepwise", "doctest", "warnings", "hypothesispytest")
-                  for arg in ("-p", f"no:{name}")]
+# nobody reads). -s: the workers' output goes nowhere, so capturing it per test phase is pure
+# cost. No plugin installed beside the kit is loaded (Hypothesis's reporting, for tests the
+# Replayer runs itself, among them): what else is installed must neither change a grade nor
+# cost its imports.
+QUIET = ["-s", "--disable-plugin-autoload"] + [
+    arg for name in ("terminal", "cacheprovider", "logging", "unraisableexception", "threadexception",
+                     "faulthandler", "junitxml", "pastebin", "stepwise", "doctest", "warnings")
+    for arg in ("-p", f"no:{name}")]
 
 
 class SolutionsFail(Exception):
@@ -322,24 +324,65 @@ def solutions_pass(verdicts: list[dict]):
                             + "; ".join(broken[:3]))
 
 
-def grade(prepared: Prepared, source) -> list[dict]:
-    """Every verdict for one student, their modules reached through `source`."""
-    return prepared.suite.run(source, Replayer(prepared.examples, prepared.heldout, prepared.plans))
+def grade(prepared: Prepared, source, assignments=None) -> list[dict]:
+    """Every verdict for one student, their modules reached through `source`; with
+    `assignments`, those of their tests (and figures) alone."""
+    items = prepared.suite.session.items
+    if assignments is not None:
+        items = [item for item in items if item.path.parent.name in assignments]
+    return prepared.suite.run(source, Replayer(prepared.examples, prepared.heldout, prepared.plans),
+                              items=items)
+
+
+def lanes_of(prepared: Prepared, assignments: list[str], count: int) -> list[list[str]]:
+    """`assignments` dealt into at most `count` lanes of consecutive assignments, each about
+    as much work as the others, to grade one student on `count` processors at once. The work
+    is the calls the tests are planned to make (plans): known ahead, the same on every
+    machine, so a student's lanes are too."""
+    work = dict.fromkeys(assignments, 0)
+    for nodeid, plan in prepared.plans.items():
+        assignment = Path(nodeid.partition("::")[0]).parent.name
+        if assignment in work:
+            work[assignment] += sum(map(len, plan.values()))
+    total, before, dealt = sum(work.values()), 0, [[]]
+    for assignment in assignments:
+        # A new lane when this assignment's middle lies past the current lane's share.
+        if dealt[-1] and len(dealt) < count and before + work[assignment] / 2 > total * len(dealt) / count:
+            dealt.append([])
+        dealt[-1].append(assignment)
+        before += work[assignment]
+    return dealt
 
 
 def grade_student(prepared: Prepared, zygote, modules: dict, notes: list[str], limits, scratch: Path,
-                  figures: bool) -> dict:
+                  figures: bool, assignments=None, lanes=None) -> dict:
     """Grade one student's `modules` (name -> (file name, source text), or a one-line
     problem) in sandboxes forked from `zygote`, their working folders in `scratch`: their
     verdicts, `notes` and what had to be stopped, the digest of each module graded, and
-    the figures drawn (None without `figures`). Plain data, whoever asked."""
-    with SandboxSource(zygote, modules, limits, scratch) as source:
-        verdicts = grade(prepared, source)
+    the figures drawn (None without `figures`). Plain data, whoever asked.
+
+    `assignments`: grade those alone (a lane); `lanes`: the memory the student's lanes
+    share (budget.shared) and this lane's number, or None."""
+    with SandboxSource(zygote, modules, limits, scratch, lanes) as source:
+        verdicts = grade(prepared, source, assignments)
         drawing = drawn(prepared) if figures else None
         notes = [*notes, *source.stopped]
     digests = {name: hashlib.sha256(value[1].encode()).hexdigest()
                for name, value in modules.items() if not isinstance(value, str)}
     return {"verdicts": verdicts, "notes": notes, "digests": digests, "figures": drawing}
+
+
+def joined(results: list[dict]) -> dict:
+    """One student's result from those of their lanes (grade_student's), in lane order; a
+    lane's error is the student's."""
+    for result in results:
+        if "error" in result:
+            return result
+    return {"verdicts": [v for r in results for v in r["verdicts"]],
+            # A problem of the whole submission (a zip refused) is every lane's note.
+            "notes": list(dict.fromkeys(n for r in results for n in r["notes"])),
+            "digests": {name: d for r in results for name, d in r["digests"].items()},
+            "figures": None if results[0]["figures"] is None else [f for r in results for f in r["figures"]]}
 
 
 def drawn(prepared: Prepared) -> list[dict]:

@@ -17,10 +17,14 @@ sees it fairly:
   processor time does not grow when other processes share the machine.
 
 The remote modules stop calling the student once it is spent (remote.py); the tests after
-that fail at once.
+that fail at once. A student graded in lanes, processes side by side each grading some of
+their assignments (batch/run.py), has one budget for all of them: each lane publishes what
+it spent and when its current wait began in memory the lanes share (`shared`), and counts
+the others' too, their waits under way included.
 """
 import os
 import time
+from multiprocessing.sharedctypes import RawArray
 
 
 def schedstat(file="/proc/thread-self/schedstat") -> tuple[float, float]:
@@ -37,13 +41,23 @@ def schedstat(file="/proc/thread-self/schedstat") -> tuple[float, float]:
         return 0.0, 0.0
 
 
+def shared(lanes: int):
+    """The memory a student's `lanes` share, made before the processes that grade them
+    fork: for each lane, the seconds it spent and when its wait under way began (0: none)."""
+    return RawArray("d", 2 * lanes)
+
+
 class Budget:
     """seconds: the budget. sandboxes() -> the (run time, run_delay) of the student's live
     sandboxes (schedstat), read when less than `exact_below` is left (below it, what is left
-    sets a call's time limit). Made, used and closed in the thread that grades the student."""
+    sets a call's time limit). lanes: (`shared` memory of the student's lanes, this lane's
+    number), or None for a student graded in one process. Made, used and closed in the
+    thread that grades the student (its lane)."""
 
-    def __init__(self, seconds: float, sandboxes=lambda: (0.0, 0.0), exact_below: float = 2.0):
+    def __init__(self, seconds: float, sandboxes=lambda: (0.0, 0.0), exact_below: float = 2.0,
+                 lanes=None):
         self.seconds, self.sandboxes, self.exact_below = seconds, sandboxes, exact_below
+        self.lanes, self.lane = lanes or ([0.0, 0.0], 0)
         self.started = time.process_time()
         self.waited = 0.0  # wall seconds the worker waited on a sandbox, its own work excluded
         # What waiting for a processor added to `waited`: the worker's delays, counted around
@@ -74,11 +88,25 @@ class Budget:
             # Once used up, it stays used up: the processor waits taken off later must not
             # reopen it for the calls after the ones it already ended.
             return 0.0
-        left = self.seconds - self.waited + self.load - time.process_time() + self.started
+        left = self.seconds - self.others() - self.used()
         if left < self.exact_below:
             self.take_off_load()
-            left = self.seconds - self.waited + self.load - self.grader()
+            left = self.seconds - self.others() - self.used()
         return left
+
+    def used(self) -> float:
+        """This lane's seconds so far, published to the others."""
+        used = self.lanes[2 * self.lane] = self.waited - self.load + self.grader()
+        return used
+
+    def others(self) -> float:
+        """The seconds the student's other lanes spent so far, their waits under way too."""
+        now, spent = time.monotonic(), 0.0
+        for k in range(0, len(self.lanes), 2):
+            if k != 2 * self.lane:
+                since = self.lanes[k + 1]
+                spent += self.lanes[k] + (now - since if since else 0.0)
+        return spent
 
     def take_off_load(self):
         """Take off `waited` what waiting for a processor added to it so far."""
@@ -97,19 +125,24 @@ class Budget:
         fd = self._schedstat
         self._delay = schedstat(fd)[1] if fd is not None else 0.0
         self._wall, self._cpu = time.monotonic(), time.process_time()
+        self.lanes[2 * self.lane + 1] = self._wall
 
     def __exit__(self, *exc):
         self.waited += max(0.0, time.monotonic() - self._wall - time.process_time() + self._cpu)
         if self._schedstat is not None:
             self.worker_load += schedstat(self._schedstat)[1] - self._delay
+        self.lanes[2 * self.lane + 1] = 0.0
+        self.used()
 
     def spent(self, notes: list) -> str:
         """The one line a student's notes get once the budget is used up, added to `notes`
         the first time: it is the same line for all the tests it ends."""
         if self.note is None:
+            beside = (f", {self.others():.1f} s grading their other assignments beside these"
+                      if len(self.lanes) > 2 else "")
             self.note = (f"the time budget of {self.seconds:g} s per student is used up "
                          f"({self.waited - self.load:.1f} s of the student's code running, "
-                         f"{self.grader():.1f} s of the grader's work on its answers): every "
-                         "test after that failed without running")
+                         f"{self.grader():.1f} s of the grader's work on its answers{beside}): "
+                         "every test after that failed without running")
             notes.append(self.note)
         return self.note

@@ -60,6 +60,9 @@ _LIVE = weakref.WeakSet()
 class Zygote:
     """The warm process every sandbox is forked from; start one per batch.
 
+    Made, it starts loading; entered (`with`), it is waited for and ready: a caller with
+    work of its own in between (preparing the tests) has it load on another processor.
+
     hidden: the paths no sandbox may see even inside a folder it is shown
     (default_hidden_paths()); numpy stays readable where it lies below one of them.
     isolation: "auto" (namespaces when this machine allows them, else rlimits only),
@@ -79,6 +82,8 @@ class Zygote:
         self._lock = multiprocessing.Lock()
         self._closed = False
         self._report = ""
+        self.isolation = isolation
+        self._uid_base = uid_base + (os.getpid() % 400) * 100_000
         mine, theirs = socket.socketpair()
         package_root = str(kit.ROOT)
         code = (f"import sys; sys.path.insert(0, {package_root!r}); "
@@ -91,22 +96,22 @@ class Zygote:
                                          stdout=subprocess.DEVNULL)
         theirs.close()
         self._ctl = mine
+
+    def __enter__(self):
         try:
-            hello = self._receive(timeout=60)
-        except Exception:
+            self._ready()
+        except BaseException:
             self.close()
             raise
+        return self
+
+    def _ready(self):
+        """Wait for the zygote's hello; probe which isolation this machine allows."""
+        hello = self._receive(timeout=60)
         self.pid, self.uid, self.keep = hello["pid"], hello["uid"], hello["keep"]
-        self._uid_base = uid_base + (os.getpid() % 400) * 100_000
-        self.isolation = isolation
-        if isolation != "rlimits":
-            try:
-                problem = self._probe()
-            except BaseException:
-                self.close()
-                raise
-            if problem and isolation == "namespaces":
-                self.close()
+        if self.isolation != "rlimits":
+            asked, problem = self.isolation, self._probe()
+            if problem and asked == "namespaces":
                 raise SandboxSetupError(problem)
             if problem:
                 self.isolation = "rlimits"
@@ -196,9 +201,6 @@ class Zygote:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         self.close()

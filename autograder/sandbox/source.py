@@ -22,16 +22,17 @@ class SandboxSource:
 
     modules: module name -> (filename, source text), or -> a one-line problem
     ("two or more files for activations: ..."). scratch_root: a folder for the sandboxes'
-    working folders (a fresh temporary one when None); removed by close().
+    working folders (a fresh temporary one when None); removed by close(). lanes: the
+    student's lanes' shared spending and this one's index (budget.py), or None.
     """
 
     def __init__(self, zygote: Zygote, modules: dict, limits: Limits = Limits(),
-                 scratch_root=None):
+                 scratch_root=None, lanes=None):
         self.zygote = zygote
         self.modules = dict(modules)
         self.limits = limits
-        # The student's time from now on, all their modules together (budget.py).
-        self.budget = Budget(limits.student_budget, self._schedstats, limits.call_timeout)
+        # The student's time from now on, all their modules together, in every lane (budget.py).
+        self.budget = Budget(limits.student_budget, self._schedstats, limits.call_timeout, lanes)
         self._own_scratch = scratch_root is None
         self.scratch_root = Path(scratch_root or tempfile.mkdtemp(prefix="gradkit-scratch-"))
         self.scratch_dirs = []
