@@ -20,6 +20,7 @@ import pytest
 
 from autograder import kit
 from autograder.batch import pool
+from autograder.sandbox.limits import Limits
 
 from conftest import autograde
 
@@ -107,6 +108,23 @@ def test_the_class_graded_on_the_cluster_gets_what_a_local_run_gives(cluster, gr
     # Resumed as a local run is: nothing to do, and OUT/ as it was.
     again = autograde(EXAMPLE, "--out", out, "--scheduler", cluster.address)
     assert "graded 0 student(s)" in again.stdout and everything(out) == everything(graded_here)
+
+
+def test_a_run_a_worker_refuses_leaves_no_grading_behind_on_the_workers(cluster):
+    """A worker whose kit differs stops the run in one line; the run's plugin is then gone
+    from every worker, and with it the grading services it started."""
+    from autograder.batch import cluster as on_cluster
+
+    setup = {"contents": {}, "assignments": ["01_activations"], "figures": False, "limits": Limits(),
+             "kit": "another kit"}
+    tasks = [(n, {"student": f"s{n}", "modules": {}, "notes": []}) for n in range(4)]
+    with pytest.raises(on_cluster.ClusterProblem, match="cannot grade: its kit differs"):
+        on_cluster.grade(cluster.address, setup, tasks, lambda *_: None, lambda _: None)
+    with Client(cluster.address, timeout="30s") as client:
+        left = client.run(lambda dask_worker: on_cluster.PLUGIN in dask_worker.plugins)
+    assert len(left) == 2 and not any(left.values()), left
+    services = subprocess.run(["pgrep", "-f", "autograder.batch.service"], capture_output=True, text=True)
+    assert not services.stdout.split(), services.stdout
 
 
 def test_a_worker_killed_mid_run_costs_nothing(cluster, graded_here, tmp_path):

@@ -16,6 +16,7 @@ so no student is lost or written twice.
 
 Needs the `dask` extra (`pip install -e ".[dask]"`), here and on every worker.
 """
+import contextlib
 import queue
 import subprocess
 import sys
@@ -34,7 +35,7 @@ class ClusterProblem(Exception):
     """The cluster cannot grade; the message is one line saying what to do."""
 
 
-class Lane:
+class Service:
     """One grading service (service.py) on a worker, and the pipes to it."""
 
     def __init__(self, setup: dict):
@@ -86,28 +87,28 @@ class Grading(WorkerPlugin):
         self.prepared_setup = setup  # the prepared tests, assignments, figures, limits, kit
 
     def setup(self, worker):
-        self.idle: queue.SimpleQueue[Lane] = queue.SimpleQueue()
-        self.lanes: list[Lane] = []
+        self.idle: queue.SimpleQueue[Service] = queue.SimpleQueue()
+        self.services: list[Service] = []
         self.lock = threading.Lock()
 
     def teardown(self, worker):
-        for lane in self.lanes:
-            lane.close()
+        for service in self.services:
+            service.close()
 
     def grade(self, task: dict) -> dict:
         try:
-            lane = self.idle.get_nowait()
+            service = self.idle.get_nowait()
         except queue.Empty:
             with self.lock:
-                lane = Lane(self.prepared_setup)
-                self.lanes.append(lane)
+                service = Service(self.prepared_setup)
+                self.services.append(service)
         try:
-            return lane.grade(task)
+            return service.grade(task)
         finally:
-            if lane.alive:
-                self.idle.put(lane)
+            if service.alive:
+                self.idle.put(service)
             else:
-                self.lanes.remove(lane)
+                self.services.remove(service)
 
 
 def grade_on_worker(task: dict) -> dict:
@@ -139,20 +140,25 @@ def grade(address: str, setup: dict, tasks: list, on_done, echo):
         threads = sum(w.get("nthreads", 1) for w in workers.values())
         echo(f"grading on the Dask cluster at {address}: {len(workers)} worker(s), {threads} thread(s)")
         client.register_plugin(Grading(setup), name=PLUGIN)
-        run = uuid.uuid4().hex[:8]
-        futures = {client.submit(grade_on_worker, task, key=f"gradkit-{run}-{n}", pure=False): key
-                   for n, (key, task) in enumerate(tasks)}
-        with client.as_current():
-            finished = as_completed(futures)
-        for future in finished:
-            try:
-                result = future.result()
-            except ClusterProblem:
-                raise
-            except Exception as error:  # KilledWorker among them: the student's grading failed
-                result = {"error": f"the cluster could not grade this student: {type(error).__name__}: {error}"}
-            on_done(futures[future], result)
-        client.unregister_worker_plugin(PLUGIN)
+        try:
+            run = uuid.uuid4().hex[:8]
+            futures = {client.submit(grade_on_worker, task, key=f"gradkit-{run}-{n}", pure=False): key
+                       for n, (key, task) in enumerate(tasks)}
+            with client.as_current():
+                finished = as_completed(futures)
+            for future in finished:
+                try:
+                    result = future.result()
+                except ClusterProblem:
+                    raise
+                except Exception as error:  # KilledWorker among them: the student's grading failed
+                    result = {"error": f"the cluster could not grade this student: {type(error).__name__}: {error}"}
+                on_done(futures[future], result)
+        finally:
+            # However the run ends (a worker refusing, ^C), its services end with it; a
+            # scheduler gone already has no plugin left to remove.
+            with contextlib.suppress(OSError, TimeoutError):
+                client.unregister_worker_plugin(PLUGIN)
     finally:
         client.close()
 
