@@ -50,7 +50,7 @@ settings.register_profile(
 # modules are loaded: the kit's own, the solutions, a student's module. The examples must
 # depend on the tests alone: the same for everyone, and not moved by an edit anywhere else
 # in the kit (one such edit made the examples miss a known bug). No public setting turns
-# it off.
+# it off; pyproject.toml bounds Hypothesis to the versions this was checked on.
 if hasattr(providers, "_get_local_constants"):
     providers._get_local_constants = providers.Constants
 
