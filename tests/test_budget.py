@@ -109,20 +109,23 @@ def sleeping(assignment: str) -> str:
 def test_a_student_graded_in_lanes_spends_one_budget_in_all_of_them(tmp_path):
     """Alone on two processes, a student's assignments are graded in two lanes side by side
     (run.grade_here). Sleeping in every function of two assignments, one in each lane, the
-    student still has one budget of 5 s, not one per lane: each lane's note counts what the
-    other lane spent, its call under way included, and the two together stop at the budget,
-    past it by at most the other lane's last call (0.5 s) and a margin for a loaded machine."""
+    student still has one budget of 5 s, not one per lane: each lane's note names its module,
+    counts what the other lane spent, its call under way included, and the two together stop
+    at the budget, past it by at most the other lane's last call (0.5 s) and a margin for a
+    loaded machine."""
     assignments = [ASSIGNMENT, "07_diagnostics"]
     _, out = graded(tmp_path, {"sleeper": {f"{kit.module_name(a)}.py": sleeping(a) for a in assignments}},
                     *[arg for a in assignments for arg in ("-a", a)], jobs=2)
-    notes = [n for n in state.flat(state.load(out / "sleeper"))[1] if n.startswith("the time budget")]
-    assert len(notes) == 2, notes  # one per lane
-    for note in notes:
+    held = state.load(out / "sleeper")
+    for assignment in assignments:  # its lane's note, and only that one
+        notes = [n for n in held["assignments"][assignment]["notes"] if n.startswith("the time budget")]
+        assert len(notes) == 1, (assignment, notes)
         own_code, own_grader, beside = map(float, re.fullmatch(
             r"the time budget of 5 s per student is used up \(([\d.]+) s of the student's code "
             r"running, ([\d.]+) s of the grader's work on its answers, ([\d.]+) s grading their "
-            r"other assignments beside these\): every test after that failed without running", note).groups())
-        assert beside >= 1.0 and 4.8 <= own_code + own_grader + beside <= 6.0, note
+            r"other assignments beside these\): every test of " + kit.module_name(assignment)
+            + " after that failed without running", notes[0]).groups())
+        assert beside >= 1.0 and 4.8 <= own_code + own_grader + beside <= 6.0, notes[0]
 
 
 PEAK = """

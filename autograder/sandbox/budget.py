@@ -51,13 +51,15 @@ class Budget:
     """seconds: the budget. sandboxes() -> the (run time, run_delay) of the student's live
     sandboxes (schedstat), read when less than `exact_below` is left (below it, what is left
     sets a call's time limit). lanes: (`shared` memory of the student's lanes, this lane's
-    number), or None for a student graded in one process. Made, used and closed in the
-    thread that grades the student (its lane)."""
+    number), or None for a student graded in one process; modules: the lane's, which its
+    note names (each lane has its own). Made, used and closed in the thread that grades the
+    student (its lane)."""
 
     def __init__(self, seconds: float, sandboxes=lambda: (0.0, 0.0), exact_below: float = 2.0,
-                 lanes=None):
+                 lanes=None, modules=()):
         self.seconds, self.sandboxes, self.exact_below = seconds, sandboxes, exact_below
         self.lanes, self.lane = lanes or ([0.0, 0.0], 0)
+        self.modules = list(modules)
         self.started = time.process_time()
         self.waited = 0.0  # wall seconds the worker waited on a sandbox, its own work excluded
         # What waiting for a processor added to `waited`: the worker's delays, counted around
@@ -138,11 +140,13 @@ class Budget:
         """The one line a student's notes get once the budget is used up, added to `notes`
         the first time: it is the same line for all the tests it ends."""
         if self.note is None:
-            beside = (f", {self.others():.1f} s grading their other assignments beside these"
-                      if len(self.lanes) > 2 else "")
+            beside, tests = "", "every test"
+            if len(self.lanes) > 2:
+                beside = f", {self.others():.1f} s grading their other assignments beside these"
+                tests = f"every test of {', '.join(self.modules)}"
             self.note = (f"the time budget of {self.seconds:g} s per student is used up "
                          f"({self.waited - self.load:.1f} s of the student's code running, "
                          f"{self.grader():.1f} s of the grader's work on its answers{beside}): "
-                         "every test after that failed without running")
+                         f"{tests} after that failed without running")
             notes.append(self.note)
         return self.note

@@ -32,7 +32,8 @@ class SandboxSource:
         self.modules = dict(modules)
         self.limits = limits
         # The student's time from now on, all their modules together, in every lane (budget.py).
-        self.budget = Budget(limits.student_budget, self._schedstats, limits.call_timeout, lanes)
+        self.budget = Budget(limits.student_budget, self._schedstats, limits.call_timeout, lanes,
+                             self.modules)
         self._own_scratch = scratch_root is None
         self.scratch_root = Path(scratch_root or tempfile.mkdtemp(prefix="gradkit-scratch-"))
         self.scratch_dirs = []
