@@ -5,11 +5,13 @@ once; and every correct variant in tests/students still scores full marks."""
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
 from autograder import kit
 from autograder.batch import state
+from autograder.sandbox import budget
 
 from conftest import STUDENTS
 
@@ -104,6 +106,18 @@ def sleeping(assignment: str) -> str:
                        .read_text(), re.M)
     return "import time\n" + "".join(f"\n\ndef {name}(*args, **kwargs):\n    time.sleep(0.5)\n    return 0\n"
                                      for name in names)
+
+
+def test_a_lane_counts_what_the_others_spent_and_their_waits_under_way():
+    """budget.Budget over memory two lanes share: while one waits on its sandbox, the other
+    already counts that wait; once it is over, what it added to the first lane's spending."""
+    memory = budget.shared(2)
+    first, second = budget.Budget(5.0, lanes=(memory, 0)), budget.Budget(5.0, lanes=(memory, 1))
+    with first.waiting():
+        time.sleep(0.3)
+        assert second.left() <= 4.7
+    assert second.left() <= 4.7 and first.others() <= second.used() + 1e-9
+    assert first.left() <= 4.7 and 0.3 <= first.used() < 1.0
 
 
 def test_a_student_graded_in_lanes_spends_one_budget_in_all_of_them(tmp_path):

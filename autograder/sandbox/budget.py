@@ -66,8 +66,8 @@ class Budget:
         # each round trip (a read costs 1 us), and the sandboxes', which are ready to run only
         # during round trips. The worker and its sandbox share a processor, so each also
         # waits while the other runs: `waited` keeps at least the sandboxes' run time. At
-        # most half the budget is forgiven: a student's background processes could make
-        # their sandbox wait, and their own run time is not counted.
+        # most half the budget is forgiven, all lanes together: a student's background
+        # processes could make their sandbox wait, and their own run time is not counted.
         self.worker_load, self.load = 0.0, 0.0
         try:
             self._schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
@@ -113,7 +113,7 @@ class Budget:
     def take_off_load(self):
         """Take off `waited` what waiting for a processor added to it so far."""
         ran, delayed = self.sandboxes()
-        load = min(self.worker_load + delayed, self.waited - ran, self.seconds / 2)
+        load = min(self.worker_load + delayed, self.waited - ran, self.seconds / 2 / (len(self.lanes) // 2))
         self.load = max(self.load, load)
 
     def waiting(self) -> "Budget":
