@@ -11,6 +11,7 @@ rewritten with every student and assignment ever graded into OUT/ -> flags.csv, 
 dashboard (index.html) and the summary. A student whose grades are up to date is skipped
 unless --force, so an interrupted run resumes with the same command.
 """
+import contextlib
 import json
 import shutil
 import time
@@ -314,21 +315,24 @@ def prepare_tests(options: Options, echo=print) -> Path:
 def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir: Path, echo) -> float:
     """Grade `todo` into `graded` (student -> state), here or on a cluster, grades.csv
     rewritten as each student finishes; return when the tests were ready (time.monotonic)."""
-    # Started first, the sandboxes' zygote loads on another processor while torch is
-    # imported here; closed however the run ends.
-    zygote = None if batch.options.scheduler else Zygote(hidden=default_hidden_paths(submissions_dir, batch.out))
-    try:
-        batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
-                                        secret=batch.secret, figures=batch.options.figures,
-                                        saved=batch.options.prepared_file(), echo=echo)
-    except runner.SolutionsFail as error:
-        raise BatchError(str(error)) from None
-    finally:
-        if zygote is not None and batch.prepared is None:
-            zygote.close()
-    with batch.prepared:
+    with contextlib.ExitStack() as closing:
+        zygote = None
+        if not batch.options.scheduler:
+            # Started first, the sandboxes' zygote loads on another processor while torch
+            # is imported here; grade_here waits for it.
+            zygote = Zygote(hidden=default_hidden_paths(submissions_dir, batch.out))
+            closing.callback(zygote.close)
+        try:
+            batch.prepared = runner.prepare(batch.options.assignments, jobs=batch.options.jobs,
+                                            secret=batch.secret, figures=batch.options.figures,
+                                            saved=batch.options.prepared_file(), echo=echo)
+        except runner.SolutionsFail as error:
+            raise BatchError(str(error)) from None
+        closing.enter_context(batch.prepared)
+        closing.callback(shutil.rmtree, batch.work, ignore_errors=True)
         prepared_at = time.monotonic()
         progress = Progress(len(todo))
+        closing.callback(progress.finish)
 
         def done(submission, result):
             held = batch.done(submission, result)
@@ -336,14 +340,10 @@ def grade_all(batch: Batch, todo: list, graded: dict[str, dict], submissions_dir
             batch.write_grades(graded)
             progress.advance(submission.student, error=bool(state.flat(held)[1]))
 
-        try:
-            if zygote is None:
-                grade_on_cluster(batch, todo, done, echo)
-            else:
-                grade_here(batch, todo, done, zygote, echo)
-        finally:
-            progress.finish()
-            shutil.rmtree(batch.work, ignore_errors=True)
+        if zygote is None:
+            grade_on_cluster(batch, todo, done, echo)
+        else:
+            grade_here(batch, todo, done, zygote, echo)
     return prepared_at
 
 

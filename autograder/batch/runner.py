@@ -340,10 +340,9 @@ def lanes_of(prepared: Prepared, assignments: list[str], count: int) -> list[lis
     is the calls the tests are planned to make (plans): known ahead, the same on every
     machine, so a student's lanes are too."""
     work = dict.fromkeys(assignments, 0)
-    for nodeid, plan in prepared.plans.items():
-        assignment = Path(nodeid.partition("::")[0]).parent.name
-        if assignment in work:
-            work[assignment] += sum(map(len, plan.values()))
+    for item in prepared.suite.session.items:
+        if item.path.parent.name in work:
+            work[item.path.parent.name] += sum(map(len, prepared.plans.get(item.nodeid, {}).values()))
     total, before, dealt = sum(work.values()), 0, [[]]
     for assignment in assignments:
         # A new lane when this assignment's middle lies past the current lane's share.

@@ -126,9 +126,10 @@ def write_package(zip_path: Path, assignments: list[str], secret_file: Path = se
         # As grade-one grades: no figures.
         run.prepare_tests(run.Options(assignments=assignments, jobs=os.cpu_count() or 1,
                                       secret_file=secret_file, figures=False, prepared=prepared), echo)
-        packed_as = artifact.default_path(assignments, figures=False).name
+        # In the package's own private/prepared/, which setup.sh and run_autograder name.
+        packed_as = (artifact.FOLDER / artifact.default_path(assignments, figures=False).name).relative_to(kit.ROOT)
         files = {**kit_files(assignments), secret.SECRET.relative_to(kit.ROOT).as_posix(): secret_file,
-                 f"private/prepared/{packed_as}": prepared}
+                 packed_as.as_posix(): prepared}
         return zip_files(zip_path, files)
 
 

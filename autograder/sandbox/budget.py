@@ -58,7 +58,10 @@ class Budget:
     def __init__(self, seconds: float, sandboxes=lambda: (0.0, 0.0), exact_below: float = 2.0,
                  lanes=None, modules=()):
         self.seconds, self.sandboxes, self.exact_below = seconds, sandboxes, exact_below
-        self.lanes, self.lane = lanes or ([0.0, 0.0], 0)
+        memory, lane = lanes or ([0.0, 0.0], 0)
+        # Two numbers a lane in the memory: its seconds spent, then when its wait under way
+        # began (`shared`); this lane's are at `mine`.
+        self.memory, self.mine, self.count = memory, 2 * lane, len(memory) // 2
         self.modules = list(modules)
         self.started = time.process_time()
         self.waited = 0.0  # wall seconds the worker waited on a sandbox, its own work excluded
@@ -85,7 +88,7 @@ class Budget:
         return time.process_time() - self.started
 
     def left(self) -> float:
-        """Seconds left (asked before every call: one clock read, no more)."""
+        """Seconds left (asked before every call: a clock read, two for a lane)."""
         if self.note is not None:
             # Once used up, it stays used up: the processor waits taken off later must not
             # reopen it for the calls after the ones it already ended.
@@ -98,22 +101,24 @@ class Budget:
 
     def used(self) -> float:
         """This lane's seconds so far, published to the others."""
-        used = self.lanes[2 * self.lane] = self.waited - self.load + self.grader()
+        used = self.memory[self.mine] = self.waited - self.load + self.grader()
         return used
 
     def others(self) -> float:
         """The seconds the student's other lanes spent so far, their waits under way too."""
+        if self.count == 1:
+            return 0.0
         now, spent = time.monotonic(), 0.0
-        for k in range(0, len(self.lanes), 2):
-            if k != 2 * self.lane:
-                since = self.lanes[k + 1]
-                spent += self.lanes[k] + (now - since if since else 0.0)
+        for k in range(0, len(self.memory), 2):
+            if k != self.mine:
+                since = self.memory[k + 1]
+                spent += self.memory[k] + (now - since if since else 0.0)
         return spent
 
     def take_off_load(self):
         """Take off `waited` what waiting for a processor added to it so far."""
         ran, delayed = self.sandboxes()
-        load = min(self.worker_load + delayed, self.waited - ran, self.seconds / 2 / (len(self.lanes) // 2))
+        load = min(self.worker_load + delayed, self.waited - ran, self.seconds / 2 / self.count)
         self.load = max(self.load, load)
 
     def waiting(self) -> "Budget":
@@ -127,13 +132,13 @@ class Budget:
         fd = self._schedstat
         self._delay = schedstat(fd)[1] if fd is not None else 0.0
         self._wall, self._cpu = time.monotonic(), time.process_time()
-        self.lanes[2 * self.lane + 1] = self._wall
+        self.memory[self.mine + 1] = self._wall
 
     def __exit__(self, *exc):
         self.waited += max(0.0, time.monotonic() - self._wall - time.process_time() + self._cpu)
         if self._schedstat is not None:
             self.worker_load += schedstat(self._schedstat)[1] - self._delay
-        self.lanes[2 * self.lane + 1] = 0.0
+        self.memory[self.mine + 1] = 0.0
         self.used()
 
     def spent(self, notes: list) -> str:
@@ -141,7 +146,7 @@ class Budget:
         the first time: it is the same line for all the tests it ends."""
         if self.note is None:
             beside, tests = "", "every test"
-            if len(self.lanes) > 2:
+            if self.count > 1:
                 beside = f", {self.others():.1f} s grading their other assignments beside these"
                 tests = f"every test of {', '.join(self.modules)}"
             self.note = (f"the time budget of {self.seconds:g} s per student is used up "
